@@ -1,0 +1,57 @@
+# strict-supplementalgroups-container-runtime
+#
+# Every target bootstraps what it needs: Deno (pinned, from the npm registry,
+# into .tools/) unless `deno` is on PATH, and, as root, Debian's runc.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+DENO_VERSION := 2.9.6
+PREFIX ?= /usr/local
+TOOLS := $(CURDIR)/.tools
+export DENO_DIR := $(CURDIR)/.cache/deno
+export DENO_NO_UPDATE_CHECK := 1
+
+DENO := $(shell command -v deno 2>/dev/null || echo $(TOOLS)/bin/deno)
+
+.PHONY: build install test demo fmt lint check clean deno system-deps
+
+deno: $(DENO)
+
+$(TOOLS)/bin/deno:
+	@echo "bootstrapping deno $(DENO_VERSION) from the npm registry into $(TOOLS)"
+	@mkdir -p $(TOOLS)/npm $(TOOLS)/bin
+	npm install --silent --no-audit --no-fund --ignore-scripts --prefix $(TOOLS)/npm deno@$(DENO_VERSION)
+	ln -sf $(TOOLS)/npm/node_modules/@deno/linux-x64-glibc/deno $(TOOLS)/bin/deno
+	@$(TOOLS)/bin/deno --version | head -n 1
+
+# runc, openssl and busybox-static (the test rootfs) from Debian, as root.
+system-deps:
+	@bash tools/system_deps.sh
+
+build: deno
+	$(DENO) run -P=test --quiet tools/build.ts build
+
+install: deno
+	$(DENO) run -P=test --quiet tools/build.ts install --prefix $(PREFIX)
+
+demo: build system-deps
+	$(DENO) run -P=test --quiet tools/demo.ts
+
+test: build system-deps
+	$(DENO) check --quiet src/ tests/ tools/
+	bash tools/run_tests.sh "$(DENO)"
+
+fmt: deno
+	$(DENO) fmt
+
+lint: deno
+	$(DENO) lint
+
+check: deno
+	$(DENO) fmt --check
+	$(DENO) lint
+	$(DENO) check src/ tests/ tools/
+
+clean:
+	rm -rf dist .cache

@@ -1,0 +1,382 @@
+/**
+ * The wrapper's configuration (DESIGN §7): embedded defaults, overlaid by the
+ * TOML file, validated and frozen. Every key of the original Go project is
+ * accepted unchanged; unknown keys, wrong types and bad values are errors
+ * that name the file, the line, the key and the value.
+ *
+ * @module
+ */
+
+import type { Mode } from "./decision.ts";
+import { ConfigError } from "./errors.ts";
+import { DEFAULT_RUNTIME, validateRuntime } from "./runtime_binary.ts";
+import { parseToml } from "./toml.ts";
+
+/** The CRI implementation whose annotations are trusted. */
+export type Cri = "containerd" | "cri-o";
+
+/** Annotation keys that identify a container's Pod. */
+export interface AnnotationKeys {
+  readonly namespace: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly container: string;
+  readonly type: string;
+}
+
+/** Log settings (`[logging]`). */
+export interface LoggingConfig {
+  readonly logFile: string;
+  readonly logLevel: LogLevel;
+  readonly logFormat: "json" | "text";
+  readonly rotation: {
+    readonly maxSizeInMb: number;
+    readonly maxBackups: number;
+    readonly maxAgeInDay: number;
+    readonly compress: boolean;
+  };
+}
+
+/** Log levels, zerolog's names (the original project's logger). */
+export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "panic" | "disabled";
+
+/** The validated configuration. */
+export interface Config {
+  /** The file it was read from, or `(defaults)`. */
+  readonly source: string;
+  readonly runtime: string;
+  readonly cri: Cri;
+  readonly mode: Mode;
+  readonly kubeletUrl: string;
+  readonly kubeconfig: string;
+  readonly kubeletCaFile: string;
+  /** The name the kubelet's serving certificate must carry; `undefined` = the node's hostname. */
+  readonly kubeletTlsServerName: string | undefined;
+  readonly kubeletTimeoutSeconds: number;
+  readonly annotations: AnnotationKeys;
+  readonly allowRestore: boolean;
+  readonly allowNonKubernetes: boolean;
+  readonly logging: LoggingConfig;
+}
+
+/** The annotations each CRI sets itself (REFERENCE §3; pitfall §9.1). */
+export const CRI_ANNOTATIONS: Readonly<Record<Cri, AnnotationKeys>> = {
+  "containerd": {
+    namespace: "io.kubernetes.cri.sandbox-namespace",
+    name: "io.kubernetes.cri.sandbox-name",
+    uid: "io.kubernetes.cri.sandbox-uid",
+    container: "io.kubernetes.cri.container-name",
+    type: "io.kubernetes.cri.container-type",
+  },
+  "cri-o": {
+    namespace: "io.kubernetes.pod.namespace",
+    name: "io.kubernetes.pod.name",
+    uid: "io.kubernetes.pod.uid",
+    container: "io.kubernetes.container.name",
+    type: "io.kubernetes.cri-o.ContainerType",
+  },
+};
+
+const LOG_LEVELS: readonly LogLevel[] = [
+  "trace",
+  "debug",
+  "info",
+  "warn",
+  "error",
+  "fatal",
+  "panic",
+  "disabled",
+];
+
+/** The embedded defaults. */
+export const DEFAULT_CONFIG: Config = _deepFreeze<Config>({
+  source: "(defaults)",
+  runtime: DEFAULT_RUNTIME,
+  cri: "containerd",
+  mode: "enforce",
+  kubeletUrl: "https://127.0.0.1:10250",
+  kubeconfig: "/etc/kubernetes/kubelet.conf",
+  kubeletCaFile: "/var/lib/kubelet/pki/kubelet.crt",
+  kubeletTlsServerName: undefined,
+  kubeletTimeoutSeconds: 5,
+  annotations: CRI_ANNOTATIONS.containerd,
+  allowRestore: false,
+  allowNonKubernetes: true,
+  logging: {
+    logFile: "/var/log/strict-supplementalgroups-container-runtime.log",
+    logLevel: "info",
+    logFormat: "json",
+    rotation: { maxSizeInMb: 100, maxBackups: 0, maxAgeInDay: 30, compress: false },
+  },
+});
+
+/**
+ * Builds the configuration from TOML text.
+ *
+ * @param text The file's text, or `undefined` for the embedded defaults.
+ * @param path The file, for messages.
+ * @returns The frozen configuration.
+ * @throws {ConfigError} Listing every problem, one per line, each naming file, line, key and value.
+ *
+ * @example
+ * ```ts
+ * import { parseConfig } from "./config.ts";
+ * const config = parseConfig('cri = "cri-o"\nmode = "audit"\n', "config.toml");
+ * console.assert(config.annotations.namespace === "io.kubernetes.pod.namespace");
+ * console.assert(config.mode === "audit");
+ * ```
+ */
+export function parseConfig(text: string | undefined, path: string): Config {
+  if (text === undefined) return DEFAULT_CONFIG;
+  const table = parseToml(text, path);
+  const reader = new _Reader(text, path);
+  const top = reader.table(table, "", [
+    "runtime",
+    "kubelet-url",
+    "kubeconfig",
+    "pod-namespace-annotation",
+    "pod-name-annotation",
+    "pod-uid-annotation",
+    "container-name-annotation",
+    "container-type-annotation",
+    "cri",
+    "mode",
+    "kubelet-ca-file",
+    "kubelet-tls-server-name",
+    "kubelet-timeout-seconds",
+    "allow-restore",
+    "allow-non-kubernetes",
+    "logging",
+  ]);
+  const logging = reader.table(top.logging ?? {}, "logging", [
+    "log-file",
+    "log-level",
+    "log-format",
+    "rotation",
+  ]);
+  const rotation = reader.table(logging.rotation ?? {}, "logging.rotation", [
+    "max-size-in-mb",
+    "max-backups",
+    "max-age-in-day",
+    "compress",
+  ]);
+  const d = DEFAULT_CONFIG;
+  const cri = reader.choice(top, "", "cri", ["containerd", "cri-o"] as const, d.cri);
+  const criKeys = CRI_ANNOTATIONS[cri];
+  const config: Config = {
+    source: path,
+    runtime: reader.check(top, "", "runtime", (value) => validateRuntime(value, path), d.runtime),
+    cri,
+    mode: reader.choice(top, "", "mode", ["enforce", "audit", "deny"] as const, d.mode),
+    kubeletUrl: reader.check(top, "", "kubelet-url", _kubeletUrl, d.kubeletUrl),
+    kubeconfig: reader.absolutePath(top, "", "kubeconfig", d.kubeconfig),
+    kubeletCaFile: reader.absolutePath(top, "", "kubelet-ca-file", d.kubeletCaFile),
+    kubeletTlsServerName: reader.check(
+      top,
+      "",
+      "kubelet-tls-server-name",
+      _serverName,
+      d.kubeletTlsServerName,
+    ),
+    kubeletTimeoutSeconds: reader.check(top, "", "kubelet-timeout-seconds", (value) => {
+      if (typeof value !== "number" || !(value > 0 && value <= 300)) {
+        throw new Error("must be a number of seconds from 0 (exclusive) to 300");
+      }
+      return value;
+    }, d.kubeletTimeoutSeconds),
+    annotations: {
+      namespace: reader.annotation(top, "pod-namespace-annotation", criKeys.namespace),
+      name: reader.annotation(top, "pod-name-annotation", criKeys.name),
+      uid: reader.annotation(top, "pod-uid-annotation", criKeys.uid),
+      container: reader.annotation(top, "container-name-annotation", criKeys.container),
+      type: reader.annotation(top, "container-type-annotation", criKeys.type),
+    },
+    allowRestore: reader.boolean(top, "", "allow-restore", d.allowRestore),
+    allowNonKubernetes: reader.boolean(top, "", "allow-non-kubernetes", d.allowNonKubernetes),
+    logging: {
+      logFile: reader.absolutePath(logging, "logging", "log-file", d.logging.logFile),
+      logLevel: reader.choice(logging, "logging", "log-level", LOG_LEVELS, d.logging.logLevel),
+      logFormat: reader.choice(
+        logging,
+        "logging",
+        "log-format",
+        ["json", "text"] as const,
+        d.logging.logFormat,
+      ),
+      rotation: {
+        maxSizeInMb: reader.count(rotation, "logging.rotation", "max-size-in-mb", 100, 1),
+        maxBackups: reader.count(rotation, "logging.rotation", "max-backups", 0, 0),
+        maxAgeInDay: reader.count(rotation, "logging.rotation", "max-age-in-day", 30, 0),
+        compress: reader.boolean(rotation, "logging.rotation", "compress", false),
+      },
+    },
+  };
+  reader.finish();
+  return _deepFreeze(config);
+}
+
+class _Reader {
+  readonly #lines: string[];
+  readonly #path: string;
+  readonly #problems: string[] = [];
+
+  constructor(text: string, path: string) {
+    this.#lines = text.split("\n");
+    this.#path = path;
+  }
+
+  table(value: unknown, name: string, known: readonly string[]): Record<string, unknown> {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      this.#problem(name, value, "must be a table");
+      return {};
+    }
+    const table = value as Record<string, unknown>;
+    for (const key of Object.keys(table)) {
+      if (!known.includes(key)) this.#problem(_join(name, key), table[key], "unknown key");
+    }
+    return table;
+  }
+
+  check<T>(
+    table: Record<string, unknown>,
+    section: string,
+    key: string,
+    validate: (value: unknown) => T,
+    fallback: T,
+  ): T {
+    if (!(key in table)) return fallback;
+    try {
+      return validate(table[key]);
+    } catch (error) {
+      this.#problem(_join(section, key), table[key], (error as Error).message);
+      return fallback;
+    }
+  }
+
+  choice<T extends string>(
+    table: Record<string, unknown>,
+    section: string,
+    key: string,
+    allowed: readonly T[],
+    fallback: T,
+  ): T {
+    return this.check(table, section, key, (value) => {
+      if (!allowed.includes(value as T)) throw new Error(`must be one of ${allowed.join(", ")}`);
+      return value as T;
+    }, fallback);
+  }
+
+  boolean(table: Record<string, unknown>, section: string, key: string, fallback: boolean) {
+    return this.check(table, section, key, (value) => {
+      if (typeof value !== "boolean") throw new Error("must be true or false");
+      return value;
+    }, fallback);
+  }
+
+  count(
+    table: Record<string, unknown>,
+    section: string,
+    key: string,
+    fallback: number,
+    min: number,
+  ): number {
+    return this.check(table, section, key, (value) => {
+      if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+        throw new Error(`must be a whole number of at least ${min}`);
+      }
+      return value;
+    }, fallback);
+  }
+
+  absolutePath(table: Record<string, unknown>, section: string, key: string, fallback: string) {
+    return this.check(table, section, key, (value) => {
+      if (typeof value !== "string" || !value.startsWith("/")) {
+        throw new Error("must be an absolute path");
+      }
+      return value;
+    }, fallback);
+  }
+
+  annotation(table: Record<string, unknown>, key: string, fallback: string): string {
+    return this.check(table, "", key, (value) => {
+      if (typeof value !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._\/-]*$/.test(value)) {
+        throw new Error("must be an annotation key");
+      }
+      return value;
+    }, fallback);
+  }
+
+  finish(): void {
+    if (this.#problems.length > 0) throw new ConfigError(this.#problems.join("\n"));
+  }
+
+  #problem(key: string, value: unknown, reason: string): void {
+    const line = this.#lineOf(key);
+    const at = line === undefined ? this.#path : `${this.#path}:${line}`;
+    this.#problems.push(`${at}: ${key} = ${_show(value)}: ${reason}`);
+  }
+
+  /** The line that sets a key, found by its last dotted part within its table. */
+  #lineOf(key: string): number | undefined {
+    const parts = key.split(".");
+    const leaf = parts.pop()!;
+    const header = parts.join(".");
+    let inTable = header === "";
+    for (const [index, raw] of this.#lines.entries()) {
+      const line = raw.trim();
+      const section = /^\[([^\]]+)\]/.exec(line)?.[1]?.trim();
+      if (section !== undefined) {
+        inTable = section === header;
+        if (section === key) return index + 1;
+        continue;
+      }
+      if (inTable && new RegExp(`^["']?${_escape(leaf)}["']?\\s*=`).test(line)) return index + 1;
+    }
+    return undefined;
+  }
+}
+
+function _kubeletUrl(value: unknown): string {
+  if (typeof value !== "string") throw new Error("must be a string");
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error("is not a URL");
+  }
+  if (url.protocol !== "https:") {
+    throw new Error("must be an https:// URL (the kubelet is always reached over TLS)");
+  }
+  if (url.pathname !== "/" || url.search || url.hash || url.username) {
+    throw new Error("must be scheme, host and port only");
+  }
+  return `https://${url.host}`;
+}
+
+function _serverName(value: unknown): string {
+  if (typeof value !== "string" || !/^[A-Za-z0-9.:-]+$/.test(value)) {
+    throw new Error("must be a DNS name or IP address");
+  }
+  return value;
+}
+
+function _join(section: string, key: string): string {
+  return section === "" ? key : `${section}.${key}`;
+}
+
+function _show(value: unknown): string {
+  if (typeof value === "object" && value !== null) return Array.isArray(value) ? "[…]" : "{…}";
+  return JSON.stringify(value) ?? String(value);
+}
+
+function _escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function _deepFreeze<T>(value: T): T {
+  if (typeof value === "object" && value !== null) {
+    for (const inner of Object.values(value)) _deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,76 @@
+/**
+ * The wrapper's composition root: decide the command first; hand anything
+ * that does not set a process identity straight to the runtime; enforce the
+ * rest; turn every failure into a refusal the caller can show.
+ *
+ * @module
+ */
+
+import { IDENTITY_COMMANDS, locateCommand, logTarget } from "./argv.ts";
+import { describe, WrapperError } from "./errors.ts";
+import { handOff } from "./handoff.ts";
+import { appendRuncLog, runcLogLine } from "./runc_log.ts";
+import { configPath, readConfigText, runtimeFromText } from "./runtime_binary.ts";
+
+/** Prefix of every message the wrapper writes, as `kubectl describe` will show it. */
+export const MESSAGE_PREFIX = "strict-supplementalgroups: ";
+
+/**
+ * Runs the wrapper for one invocation.
+ *
+ * @param argv The arguments, as the caller gave them.
+ * @returns The exit status.
+ */
+export async function runWrapper(argv: readonly string[]): Promise<number> {
+  try {
+    if (!isIdentitySetting(argv)) {
+      const location = configPath();
+      return await handOff(
+        await runtimeFromText(await readConfigText(location), location.path),
+        argv,
+      );
+    }
+    const [{ enforce }, { realHost }] = await Promise.all([
+      import("./enforce.ts"),
+      import("./host.ts"),
+    ]);
+    return await enforce(argv, realHost);
+  } catch (error) {
+    return await refuse(argv, error);
+  }
+}
+
+/**
+ * Whether an invocation must be enforced. A global flag the wrapper does not
+ * know makes the command word uncertain; then any identity command word in
+ * the arguments makes it an identity-setting call (and parsing will refuse).
+ *
+ * @param argv The arguments.
+ * @returns `true` for create/run/exec/restore.
+ */
+export function isIdentitySetting(argv: readonly string[]): boolean {
+  const found = locateCommand(argv);
+  if (found.kind === "command") return IDENTITY_COMMANDS.has(found.name);
+  return found.kind === "unknown-flag" && argv.some((arg) => IDENTITY_COMMANDS.has(arg));
+}
+
+/**
+ * Reports a refusal: one line on stderr, a runc-format line in the caller's
+ * `--log`, and exit status 1. Nothing is written to stdout.
+ *
+ * @param argv The arguments (for the `--log` target).
+ * @param error What stopped the invocation.
+ * @returns The exit status.
+ */
+export async function refuse(argv: readonly string[], error: unknown): Promise<number> {
+  const cause = error instanceof WrapperError ? describe(error) : `internal error: ${describe(error)}`;
+  const message = `${MESSAGE_PREFIX}${cause}`;
+  console.error(message);
+  const target = logTarget(argv);
+  if (target.path !== undefined) {
+    await appendRuncLog(target.path, runcLogLine(message, target.format, new Date())).catch(
+      (logError) => console.error(`${MESSAGE_PREFIX}cannot write --log: ${describe(logError)}`),
+    );
+  }
+  return 1;
+}

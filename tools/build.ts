@@ -1,0 +1,131 @@
+/**
+ * `make build` and `make install`: compile the two binaries with
+ * `deno compile` when a denort base binary is available (`DENORT_BIN`), or
+ * else write launchers that run the same entry points under the same
+ * permission set with `deno run`. It prints which of the two it made.
+ *
+ * usage: deno run -P=test tools/build.ts build
+ *        deno run -P=test tools/build.ts install --prefix /usr/local
+ *
+ * @module
+ */
+
+import { parseArgs } from "parse-args";
+import { permissionFlags } from "./permission_flags.ts";
+
+const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+
+/** The shipped programs: name, entry point, permission set. */
+const PROGRAMS = [
+  { name: "strict-supplementalgroups-container-runtime", entry: "src/runtime_main.ts", set: "runtime" },
+  { name: "strict-supplementalgroups", entry: "src/cli_main.ts", set: "cli" },
+] as const;
+
+const { positionals, values } = parseArgs({
+  args: Deno.args,
+  allowPositionals: true,
+  options: { prefix: { type: "string", default: "/usr/local" } },
+});
+const action = positionals[0] ?? "build";
+const deno = Deno.execPath();
+
+if (action === "build") {
+  await build(`${REPO}/dist`, { root: REPO, denoDir: Deno.env.get("DENO_DIR")!, deno });
+} else if (action === "install") {
+  const lib = `${values.prefix}/lib/strict-supplementalgroups`;
+  await Deno.mkdir(`${values.prefix}/bin`, { recursive: true });
+  const made = await install(lib);
+  await build(`${values.prefix}/bin`, made);
+} else {
+  console.error(`build.ts: unknown action ${action}`);
+  Deno.exit(2);
+}
+
+interface Layout {
+  /** Where deno.json and src/ are. */
+  root: string;
+  denoDir: string;
+  deno: string;
+}
+
+async function build(outDir: string, layout: Layout): Promise<void> {
+  await Deno.mkdir(outDir, { recursive: true });
+  await _run(deno, ["cache", "--quiet", "--frozen", ...PROGRAMS.map((p) => `${layout.root}/${p.entry}`)], {
+    DENO_DIR: layout.denoDir,
+  });
+  const denort = Deno.env.get("DENORT_BIN");
+  for (const program of PROGRAMS) {
+    const flags = await permissionFlags(`${layout.root}/deno.json`, program.set);
+    const out = `${outDir}/${program.name}`;
+    if (denort) {
+      await _run(deno, [
+        "compile",
+        "--quiet",
+        "--no-prompt",
+        "--frozen",
+        `--config=${layout.root}/deno.json`,
+        ...flags,
+        `--output=${out}`,
+        `${layout.root}/${program.entry}`,
+      ], { DENORT_BIN: denort, DENO_DIR: layout.denoDir });
+      console.log(`built ${out}: compiled with deno compile (denort ${denort})`);
+      continue;
+    }
+    await _writeLauncher(out, layout, flags, `${layout.root}/${program.entry}`, program.set);
+    console.log(
+      `built ${out}: launcher (deno run with permission set "${program.set}"); ` +
+        `set DENORT_BIN to a denort binary to compile instead`,
+    );
+  }
+}
+
+/** Copies what the launchers need into a self-contained tree under `lib`. */
+async function install(lib: string): Promise<Layout> {
+  await Deno.mkdir(`${lib}/src`, { recursive: true });
+  for await (const entry of Deno.readDir(`${REPO}/src`)) {
+    if (entry.isFile && entry.name.endsWith(".ts") && !entry.name.endsWith("_test.ts")) {
+      await Deno.copyFile(`${REPO}/src/${entry.name}`, `${lib}/src/${entry.name}`);
+    }
+  }
+  await Deno.copyFile(`${REPO}/deno.json`, `${lib}/deno.json`);
+  await Deno.copyFile(`${REPO}/deno.lock`, `${lib}/deno.lock`);
+  const denoCopy = `${lib}/deno`;
+  if (deno !== denoCopy) {
+    await Deno.copyFile(deno, `${denoCopy}.new`);
+    await Deno.chmod(`${denoCopy}.new`, 0o755);
+    await Deno.rename(`${denoCopy}.new`, denoCopy);
+  }
+  return { root: lib, denoDir: `${lib}/deno_dir`, deno: denoCopy };
+}
+
+async function _writeLauncher(
+  out: string,
+  layout: Layout,
+  flags: string[],
+  entry: string,
+  set: string,
+): Promise<void> {
+  const q = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
+  const script = [
+    "#!/bin/sh",
+    "# Made by tools/build.ts: no denort base binary was available for `deno compile`, so this",
+    `# runs the same entry point with \`deno run\` under permission set "${set}" of deno.json.`,
+    `DENO_DIR=${q(layout.denoDir)} DENO_NO_UPDATE_CHECK=1 exec ${q(layout.deno)} run --quiet \\`,
+    `  --no-prompt --cached-only --frozen --config=${q(`${layout.root}/deno.json`)} \\`,
+    ...flags.map((flag) => `  ${q(flag)} \\`),
+    `  ${q(entry)} "$@"`,
+    "",
+  ].join("\n");
+  const temp = `${out}.new`;
+  await Deno.writeTextFile(temp, script, { mode: 0o755 });
+  await Deno.chmod(temp, 0o755);
+  await Deno.rename(temp, out);
+}
+
+async function _run(command: string, args: string[], env: Record<string, string>): Promise<void> {
+  const status = await new Deno.Command(command, { args, env }).spawn().status;
+  if (!status.success) {
+    console.error(`build.ts: ${command} ${args.join(" ")} failed (${status.code})`);
+    Deno.exit(1);
+  }
+}
