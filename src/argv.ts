@@ -398,7 +398,12 @@ function _parseCrunFlag(
       continue;
     }
     if (rest !== "" || def.kind === "optional") {
-      flags.push({ name: def.canonical, value: rest === "" ? undefined : rest, start: i, end: i + 1 });
+      flags.push({
+        name: def.canonical,
+        value: rest === "" ? undefined : rest,
+        start: i,
+        end: i + 1,
+      });
       return { flags, next: i + 1 };
     }
     flags.push({ name: def.canonical, value: _nextValue(argv, i), start: i, end: i + 2 });

@@ -42,9 +42,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array): Promise<v
   try {
     using file = await Deno.open(temp, { createNew: true, write: true, mode: 0o600 });
     await Deno.chmod(temp, (info.mode ?? 0o644) & 0o7777);
-    if (info.uid !== null && info.gid !== null && Deno.uid() !== info.uid) {
-      await Deno.chown(temp, info.uid, info.gid);
-    }
+    await Deno.chown(temp, info.uid, info.gid);
     for (let written = 0; written < data.length;) {
       written += await file.write(data.subarray(written));
     }

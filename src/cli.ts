@@ -56,8 +56,10 @@ async function _checkConfig(args: readonly string[]): Promise<number> {
   const location = args[0] === undefined ? configPath() : { path: args[0], explicit: true };
   try {
     const config = parseConfig(await readConfigText(location), location.path);
-    console.log(`${location.path}: ok (cri ${config.cri}, mode ${config.mode}, runtime ` +
-      `${config.runtime})`);
+    console.log(
+      `${location.path}: ok (cri ${config.cri}, mode ${config.mode}, runtime ` +
+        `${config.runtime})`,
+    );
     return 0;
   } catch (error) {
     console.error(describe(error));

@@ -38,7 +38,15 @@ export interface LoggingConfig {
 }
 
 /** Log levels, zerolog's names (the original project's logger). */
-export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal" | "panic" | "disabled";
+export type LogLevel =
+  | "trace"
+  | "debug"
+  | "info"
+  | "warn"
+  | "error"
+  | "fatal"
+  | "panic"
+  | "disabled";
 
 /** The validated configuration. */
 export interface Config {

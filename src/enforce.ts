@@ -6,13 +6,14 @@
  * @module
  */
 
+import { resolve } from "path";
 import { flagSet, flagValue, type Invocation, parseInvocation } from "./argv.ts";
 import { type Config, parseConfig } from "./config.ts";
 import { containerIdentity } from "./container_identity.ts";
 import { decideGids, entitledGids, type GidDecision } from "./decision.ts";
 import { RefusalError, UsageError } from "./errors.ts";
 import type { Host } from "./host.ts";
-import { findPod, type PodRef, podGroups, supplementalGroupsPolicy } from "./pod.ts";
+import { findPod, podGroups, type PodRef, supplementalGroupsPolicy } from "./pod.ts";
 import { configPath, flavourOf, readConfigText } from "./runtime_binary.ts";
 import {
   parseSpec,
@@ -82,15 +83,27 @@ async function _create({ config, inv, host, started }: Context): Promise<number>
   const configFlag = flagValue(inv.flags, "config");
   const specPath = configFlag === undefined
     ? `${bundle}/config.json`
-    : _absolute(configFlag, host.cwd());
+    : resolve(host.cwd(), configFlag);
   const doc = parseSpec(await host.readSpecFile(specPath), { path: specPath, kind: "config" });
   const pod = await _podOf(config, doc, { id, command: inv.command }, host);
   if (pod === undefined) return await host.handOff(config.runtime, inv.argv);
   const user = readUser(doc);
   const found = await _entitlement(config, pod, host);
-  const decision = decideGids(user.additionalGids, entitledGids(user.gid, found.groups), config.mode);
+  const decision = decideGids(
+    user.additionalGids,
+    entitledGids(user.gid, found.groups),
+    config.mode,
+  );
   await _apply(decision, doc, host, pod);
-  await _logDecision(config, host, { id, command: inv.command, pod, user, decision, started, found });
+  await _logDecision(config, host, {
+    id,
+    command: inv.command,
+    pod,
+    user,
+    decision,
+    started,
+    found,
+  });
   return await host.handOff(config.runtime, inv.argv);
 }
 
@@ -110,7 +123,7 @@ async function _exec({ config, inv, host, started }: Context): Promise<number> {
   const log = { id, command: "exec", pod, started, found };
 
   if (processFile !== undefined) {
-    const path = _absolute(processFile, host.cwd());
+    const path = resolve(host.cwd(), processFile);
     const doc = parseSpec(await host.readSpecFile(path), { path, kind: "process" });
     const user = readUser(doc, { optional: true });
     if (user === undefined && inv.flavour === "crun") {
@@ -298,10 +311,6 @@ function _onlyId(inv: Invocation): string {
     );
   }
   return inv.positionals[0]!;
-}
-
-function _absolute(path: string, cwd: string): string {
-  return path.startsWith("/") ? path : `${cwd.replace(/\/$/, "")}/${path}`;
 }
 
 function _parseGid(text: string): number {

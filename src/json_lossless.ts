@@ -66,3 +66,13 @@ export function stringifyLossless(value: unknown): string {
 export function isRawNumber(value: unknown): value is RawJsonNumber {
   return _json.isRawJSON(value);
 }
+
+/**
+ * Makes a number from its exact text, for writing values a double cannot hold.
+ *
+ * @param text A JSON number literal.
+ * @returns The raw number.
+ */
+export function rawNumber(text: string): RawJsonNumber {
+  return _json.rawJSON(text);
+}

@@ -106,8 +106,10 @@ export async function fetchPods(request: KubeletRequest): Promise<Pod[]> {
 function _status(status: number, text: string, where: string): KubeletError {
   const detail = text.trim().slice(0, 200);
   if (status === 401) {
-    return new KubeletError(`${where}: 401 Unauthorized: the kubelet did not accept the node's ` +
-      `client certificate: ${detail}`);
+    return new KubeletError(
+      `${where}: 401 Unauthorized: the kubelet did not accept the node's ` +
+        `client certificate: ${detail}`,
+    );
   }
   if (status === 403) {
     return new KubeletError(

@@ -26,7 +26,9 @@ export const DEFAULT_RUNTIME = "runc";
  */
 export function configPath(): { path: string; explicit: boolean } {
   const override = Deno.env.get(CONFIG_ENV);
-  return override ? { path: override, explicit: true } : { path: DEFAULT_CONFIG_PATH, explicit: false };
+  return override
+    ? { path: override, explicit: true }
+    : { path: DEFAULT_CONFIG_PATH, explicit: false };
 }
 
 /**

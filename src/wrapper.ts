@@ -63,7 +63,9 @@ export function isIdentitySetting(argv: readonly string[]): boolean {
  * @returns The exit status.
  */
 export async function refuse(argv: readonly string[], error: unknown): Promise<number> {
-  const cause = error instanceof WrapperError ? describe(error) : `internal error: ${describe(error)}`;
+  const cause = error instanceof WrapperError
+    ? describe(error)
+    : `internal error: ${describe(error)}`;
   const message = `${MESSAGE_PREFIX}${cause}`;
   console.error(message);
   const target = logTarget(argv);

@@ -17,7 +17,11 @@ const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
 /** The shipped programs: name, entry point, permission set. */
 const PROGRAMS = [
-  { name: "strict-supplementalgroups-container-runtime", entry: "src/runtime_main.ts", set: "runtime" },
+  {
+    name: "strict-supplementalgroups-container-runtime",
+    entry: "src/runtime_main.ts",
+    set: "runtime",
+  },
   { name: "strict-supplementalgroups", entry: "src/cli_main.ts", set: "cli" },
 ] as const;
 
@@ -50,7 +54,12 @@ interface Layout {
 
 async function build(outDir: string, layout: Layout): Promise<void> {
   await Deno.mkdir(outDir, { recursive: true });
-  await _run(deno, ["cache", "--quiet", "--frozen", ...PROGRAMS.map((p) => `${layout.root}/${p.entry}`)], {
+  await _run(deno, [
+    "cache",
+    "--quiet",
+    "--frozen",
+    ...PROGRAMS.map((p) => `${layout.root}/${p.entry}`),
+  ], {
     DENO_DIR: layout.denoDir,
   });
   const denort = Deno.env.get("DENORT_BIN");

@@ -26,12 +26,16 @@ export async function permissionFlags(configPath: string, name: string): Promise
   for (const kind of KINDS) {
     const value = set[kind];
     if (value === undefined || value === false) continue;
-    if (value === true) {
-      flags.push(`--allow-${kind}`);
-    } else if (Array.isArray(value)) {
-      flags.push(`--allow-${kind}=${value.join(",")}`);
-    } else {
-      throw new Error(`${configPath}: permission set ${name}: ${kind} must be true or a list`);
+    // A kind is `true`, a list of what is allowed, or { allow, deny, ignore }
+    // (ignored reads of other env variables answer `undefined` instead of throwing).
+    const parts = Array.isArray(value) || value === true ? { allow: value } : value;
+    for (const mode of ["allow", "deny", "ignore"] as const) {
+      const part = parts[mode];
+      if (part === undefined || part === false) continue;
+      if (part !== true && !Array.isArray(part)) {
+        throw new Error(`${configPath}: permission set ${name}: ${kind}.${mode} is malformed`);
+      }
+      flags.push(part === true ? `--${mode}-${kind}` : `--${mode}-${kind}=${part.join(",")}`);
     }
   }
   return flags;

@@ -1,0 +1,139 @@
+/**
+ * The kubelet's `/pods` endpoint, the one part of a node the tests stand in
+ * for: a real HTTPS server on the kubelet's address that demands a client
+ * certificate signed by the cluster CA and serves with a certificate that,
+ * like the kubelet's own, names only the host's hostname.
+ *
+ * @module
+ */
+
+import https from "node:https";
+import type { Pki } from "./pki.ts";
+
+/** What the stand-in answers; tests change it between requests. */
+export interface Behaviour {
+  pods: unknown[];
+  /** Answer with this status and body instead of the PodList. */
+  status?: number;
+  body?: string;
+  /** Wait this long before answering. */
+  delayMs?: number;
+}
+
+export interface KubeletStandIn {
+  readonly behaviour: Behaviour;
+  /** Client certificate subjects of the requests served so far. */
+  readonly clients: string[];
+  close(): Promise<void>;
+}
+
+/** The address the shipped permission set allows the wrapper to reach. */
+export const KUBELET_PORT = 10250;
+
+/**
+ * Starts the stand-in on 127.0.0.1:10250.
+ *
+ * @param pki The test PKI.
+ * @param pods The Pods to serve.
+ * @returns The running stand-in.
+ */
+export async function startKubelet(pki: Pki, pods: unknown[] = []): Promise<KubeletStandIn> {
+  const behaviour: Behaviour = { pods };
+  const clients: string[] = [];
+  const timers = new Set<number>();
+  const server = https.createServer({
+    cert: await Deno.readTextFile(pki.kubeletCrt),
+    key: await Deno.readTextFile(pki.kubeletKey),
+    ca: await Deno.readTextFile(pki.clusterCa),
+    requestCert: true,
+    rejectUnauthorized: true,
+  }, (req, res) => {
+    const peer = (req.socket as unknown as { getPeerCertificate?: () => { subject?: unknown } })
+      .getPeerCertificate?.();
+    clients.push(JSON.stringify(peer?.subject ?? null));
+    const answer = () => {
+      if (req.url !== "/pods") {
+        res.writeHead(404).end("404 page not found");
+      } else if (behaviour.status !== undefined) {
+        res.writeHead(behaviour.status, { "content-type": "text/plain" }).end(behaviour.body ?? "");
+      } else {
+        res.writeHead(200, { "content-type": "application/json" }).end(
+          behaviour.body ??
+            JSON.stringify({ kind: "PodList", apiVersion: "v1", items: behaviour.pods }),
+        );
+      }
+    };
+    if (behaviour.delayMs) {
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        answer();
+      }, behaviour.delayMs);
+      timers.add(timer);
+    } else {
+      answer();
+    }
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(KUBELET_PORT, "127.0.0.1", () => resolve());
+  });
+  return {
+    behaviour,
+    clients,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const timer of timers) clearTimeout(timer);
+        server.closeAllConnections?.();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Options for {@linkcode podFixture}. */
+export interface PodOptions {
+  namespace?: string;
+  name?: string;
+  uid?: string;
+  runAsUser?: number;
+  runAsGroup?: number;
+  supplementalGroups?: number[];
+  fsGroup?: number;
+  supplementalGroupsPolicy?: string;
+  container?: string;
+  containerRunAsGroup?: number;
+}
+
+/**
+ * A v1 Pod as the kubelet's `/pods` lists it.
+ *
+ * @param options Identity and security context.
+ * @returns The Pod object.
+ */
+export function podFixture(options: PodOptions = {}): Record<string, unknown> {
+  const securityContext: Record<string, unknown> = {};
+  if (options.runAsUser !== undefined) securityContext.runAsUser = options.runAsUser;
+  if (options.runAsGroup !== undefined) securityContext.runAsGroup = options.runAsGroup;
+  if (options.supplementalGroups) securityContext.supplementalGroups = options.supplementalGroups;
+  if (options.fsGroup !== undefined) securityContext.fsGroup = options.fsGroup;
+  if (options.supplementalGroupsPolicy) {
+    securityContext.supplementalGroupsPolicy = options.supplementalGroupsPolicy;
+  }
+  return {
+    metadata: {
+      namespace: options.namespace ?? "tenant-a",
+      name: options.name ?? "app",
+      uid: options.uid ?? "0b6c5a5e-8f4e-4c2a-9d1e-000000000001",
+    },
+    spec: {
+      securityContext,
+      containers: [{
+        name: options.container ?? "main",
+        image: "registry.example/app:1",
+        ...(options.containerRunAsGroup === undefined
+          ? {}
+          : { securityContext: { runAsGroup: options.containerRunAsGroup } }),
+      }],
+    },
+    status: { phase: "Pending" },
+  };
+}
