@@ -77,7 +77,7 @@ interface Context {
 
 async function _create({ config, inv, host, started }: Context): Promise<number> {
   const id = _onlyId(inv);
-  const bundle = _absolute(flagValue(inv.flags, "bundle") ?? ".", host.cwd());
+  const bundle = resolve(host.cwd(), flagValue(inv.flags, "bundle") ?? ".");
   // crun's --config/-f names another spec file, resolved against the
   // caller's cwd before crun enters the bundle (REFERENCE §9.4).
   const configFlag = flagValue(inv.flags, "config");

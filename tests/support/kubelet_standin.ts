@@ -40,7 +40,7 @@ export const KUBELET_PORT = 10250;
 export async function startKubelet(pki: Pki, pods: unknown[] = []): Promise<KubeletStandIn> {
   const behaviour: Behaviour = { pods };
   const clients: string[] = [];
-  const timers = new Set<number>();
+  const timers = new Set<ReturnType<typeof setTimeout>>();
   const server = https.createServer({
     cert: await Deno.readTextFile(pki.kubeletCrt),
     key: await Deno.readTextFile(pki.kubeletKey),

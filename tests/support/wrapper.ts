@@ -31,7 +31,7 @@ export async function runWrapper(
 ): Promise<RunResult> {
   const out = await new Deno.Command(options.program ?? WRAPPER, {
     args,
-    cwd: options.cwd,
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     env: options.config ? { STRICT_SUPPLEMENTALGROUPS_CONFIG: options.config } : {},
     stdin: "null",
   }).output();
