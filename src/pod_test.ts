@@ -1,0 +1,60 @@
+import { deepEqual, equal, throws } from "assert";
+import { KubeletError } from "./errors.ts";
+import { findPod, type Pod, podGroups, supplementalGroupsPolicy } from "./pod.ts";
+
+const pod = (uid: string, securityContext = {}, containers: unknown[] = [{ name: "main" }]): Pod =>
+  ({
+    metadata: { namespace: "ns", name: "web", uid },
+    spec: { securityContext, containers },
+  }) as Pod;
+
+Deno.test("findPod() matches namespace, name and uid", () => {
+  const pods = [pod("u0"), { metadata: { namespace: "other", name: "web", uid: "u1" } }];
+  equal(findPod(pods, { namespace: "ns", name: "web", uid: "u0" }), pods[0]);
+  equal(findPod(pods, { namespace: "ns", name: "web" }), pods[0]);
+});
+
+Deno.test("findPod() fails closed on a recreated pod with the same name", () => {
+  throws(
+    () => findPod([pod("new-uid")], { namespace: "ns", name: "web", uid: "old-uid" }),
+    (e: unknown) => e instanceof KubeletError && /has uid new-uid .* uid old-uid/.test(e.message),
+  );
+});
+
+Deno.test("findPod() fails closed when the pod is missing", () => {
+  throws(() => findPod([], { namespace: "ns", name: "web" }), /ns\/web not found/);
+});
+
+Deno.test("podGroups() applies a container-level runAsGroup over the pod's", () => {
+  const p = pod("u", { runAsGroup: 3000, supplementalGroups: [4000], fsGroup: 5000 }, [
+    { name: "main", securityContext: { runAsGroup: 6000 } },
+    { name: "side" },
+  ]);
+  deepEqual(podGroups(p, "main"), { runAsGroup: 6000, supplementalGroups: [4000], fsGroup: 5000 });
+  deepEqual(podGroups(p, "side"), { runAsGroup: 3000, supplementalGroups: [4000], fsGroup: 5000 });
+});
+
+Deno.test("podGroups() finds init and ephemeral containers", () => {
+  const p = {
+    metadata: { namespace: "ns", name: "web" },
+    spec: {
+      initContainers: [{ name: "init", securityContext: { runAsGroup: 1 } }],
+      ephemeralContainers: [{ name: "debugger", securityContext: { runAsGroup: 2 } }],
+    },
+  } as Pod;
+  equal(podGroups(p, "init").runAsGroup, 1);
+  equal(podGroups(p, "debugger").runAsGroup, 2);
+});
+
+Deno.test("podGroups() fails closed on an unknown container or invalid ids", () => {
+  throws(() => podGroups(pod("u"), "nope"), /has no container nope/);
+  throws(() => podGroups(pod("u", { supplementalGroups: [-1] }), "main"), /not a valid group id/);
+  throws(() => podGroups(pod("u", { supplementalGroups: [null] }), "main"), /not a valid group id/);
+  throws(() => podGroups(pod("u", { fsGroup: "5" }), "main"), /not a valid group id/);
+  throws(() => podGroups(pod("u", { supplementalGroups: 5 }), "main"), /not a list/);
+});
+
+Deno.test("supplementalGroupsPolicy() defaults to Merge", () => {
+  equal(supplementalGroupsPolicy(pod("u")), "Merge");
+  equal(supplementalGroupsPolicy(pod("u", { supplementalGroupsPolicy: "Strict" })), "Strict");
+});
