@@ -132,6 +132,15 @@ function _explain(error: Error, where: string, request: KubeletRequest): Kubelet
         `(kubelet-tls-server-name): ${message}`,
     );
   }
+  if (code === "ECONNRESET" || /socket hang up/.test(message)) {
+    // Under TLS 1.3 a server that refuses the client certificate does so
+    // after the client's side of the handshake is done: the client sees a
+    // closed connection rather than an alert.
+    return new KubeletError(
+      `${where}: connection closed without an answer: the kubelet did not accept the ` +
+        `node's client certificate (or is not a kubelet)`,
+    );
+  }
   if (/ALERT|alert/.test(code + message)) {
     return new KubeletError(
       `${where}: kubelet rejected the node's client certificate: ${message}`,

@@ -8,6 +8,7 @@ missing=()
 command -v runc >/dev/null || missing+=(runc)
 command -v openssl >/dev/null || missing+=(openssl)
 [ -x /bin/busybox ] || missing+=(busybox-static)
+command -v pgrep >/dev/null || missing+=(procps)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "system-deps: not root; cannot install ${missing[*]} (tests that need them will be skipped)" >&2

@@ -72,6 +72,7 @@ export interface BundleOptions {
  */
 export async function makeBundle(dir: string, options: BundleOptions): Promise<string> {
   await Deno.mkdir(dir, { recursive: true });
+  await Deno.remove(`${dir}/config.json`).catch(() => {});
   const out = await new Deno.Command("runc", { args: ["spec", "--bundle", dir] }).output();
   if (!out.success) throw new Error(`runc spec: ${new TextDecoder().decode(out.stderr)}`);
   const template = await Deno.readTextFile(`${dir}/config.json`);

@@ -49,16 +49,12 @@ export async function runWrapper(
  */
 export async function writeConfig(dir: string, pki: Pki, extra: string[] = []): Promise<string> {
   const path = `${dir}/config.toml`;
+  const overridden = new Set(extra.map((line) => line.split("=")[0]!.trim()));
+  const base = [`kubeconfig = "${pki.kubeconfig}"`, `kubelet-ca-file = "${pki.kubeletCrt}"`]
+    .filter((line) => !overridden.has(line.split("=")[0]!.trim()));
   await Deno.writeTextFile(
     path,
-    [
-      ...extra,
-      `kubeconfig = "${pki.kubeconfig}"`,
-      `kubelet-ca-file = "${pki.kubeletCrt}"`,
-      "[logging]",
-      `log-file = "${dir}/wrapper.log"`,
-      "",
-    ].join("\n"),
+    [...extra, ...base, "[logging]", `log-file = "${dir}/wrapper.log"`, ""].join("\n"),
   );
   return path;
 }
@@ -93,4 +89,71 @@ export async function rootTestsBlocker(): Promise<string | undefined> {
     return "busybox-static is not installed";
   }
   return undefined;
+}
+
+/**
+ * Starts the wrapper (or runc) in the background with stdio detached, for
+ * containers that outlive the call or must be signalled.
+ *
+ * @param args Its arguments.
+ * @param options Config file, working directory, program.
+ * @returns The child process.
+ */
+export function spawnWrapper(
+  args: string[],
+  options: { config?: string; cwd?: string; program?: string } = {},
+): Deno.ChildProcess {
+  return new Deno.Command(options.program ?? WRAPPER, {
+    args,
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    env: options.config ? { STRICT_SUPPLEMENTALGROUPS_CONFIG: options.config } : {},
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+/**
+ * Waits until a predicate holds, polling; fails after `ms`.
+ *
+ * @param what What is awaited, for the error.
+ * @param predicate Checked every 50 ms.
+ * @param ms The limit.
+ */
+export async function waitFor(
+  what: string,
+  predicate: () => Promise<boolean>,
+  ms = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!await predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * The status runc reports for a container, or `undefined` when it has none.
+ *
+ * @param root The runc root.
+ * @param id The container id.
+ * @returns `created`, `running`, `stopped`, …
+ */
+export async function runcStatus(root: string, id: string): Promise<string | undefined> {
+  const out = await new Deno.Command("runc", { args: ["--root", root, "state", id] }).output();
+  return out.success ? JSON.parse(new TextDecoder().decode(out.stdout)).status : undefined;
+}
+
+/**
+ * Removes a container, whatever state it is in.
+ *
+ * @param root The runc root.
+ * @param id The container id.
+ */
+export async function runcDelete(root: string, id: string): Promise<void> {
+  await new Deno.Command("runc", {
+    args: ["--root", root, "delete", "--force", id],
+    stdout: "null",
+    stderr: "null",
+  }).output();
 }
