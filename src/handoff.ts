@@ -8,6 +8,8 @@
  * @module
  */
 
+import { WrapperError } from "./errors.ts";
+
 /** Signals forwarded to the runtime (runc itself forwards them to the container). */
 export const FORWARDED_SIGNALS: readonly Deno.Signal[] = [
   "SIGTERM",
@@ -60,6 +62,7 @@ const SIGNAL_NUMBERS: Readonly<Record<string, number>> = {
  * @param runtime The runtime binary (name on PATH or absolute path); it is also argv[0].
  * @param args The arguments, exactly as they will reach the runtime.
  * @returns The exit status to mirror.
+ * @throws {WrapperError} When the runtime cannot be started.
  *
  * @example
  * ```ts ignore
@@ -68,12 +71,17 @@ const SIGNAL_NUMBERS: Readonly<Record<string, number>> = {
  * ```
  */
 export async function handOff(runtime: string, args: readonly string[]): Promise<number> {
-  const child = new Deno.Command(runtime, {
-    args: [...args],
-    stdin: "inherit",
-    stdout: "inherit",
-    stderr: "inherit",
-  }).spawn();
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(runtime, {
+      args: [...args],
+      stdin: "inherit",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+  } catch (error) {
+    throw new WrapperError(`cannot start runtime ${runtime}: ${(error as Error).message}`);
+  }
   const forwarders = FORWARDED_SIGNALS.map((signal) => {
     const forward = () => {
       try {

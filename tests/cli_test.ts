@@ -1,0 +1,104 @@
+/**
+ * The shipped admin tool and the shipped launchers' permission set.
+ */
+
+import { deepEqual, equal, match } from "assert";
+import { permissionFlags } from "../tools/permission_flags.ts";
+import { CLI, REPO, runWrapper, WRAPPER } from "./support/wrapper.ts";
+
+Deno.test("strict-supplementalgroups version prints the version", async () => {
+  const result = await runWrapper(["version"], { program: CLI });
+  equal(result.code, 0);
+  match(result.stdout, /^strict-supplementalgroups \d+\.\d+\.\d+\n$/);
+});
+
+Deno.test("check-config accepts the example config in deploy/", async () => {
+  const result = await runWrapper(["check-config", `${REPO}/deploy/config/config.toml`], {
+    program: CLI,
+  });
+  equal(result.stderr, "");
+  equal(result.code, 0);
+  match(result.stdout, /ok \(cri containerd, mode enforce, runtime runc\)/);
+});
+
+Deno.test("check-config lists every problem with file, line, key and value", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/c.toml`, 'mode = "strict"\n[logging]\nlog-format = "xml"\n');
+    const result = await runWrapper(["check-config", `${dir}/c.toml`], { program: CLI });
+    equal(result.code, 1);
+    equal(
+      result.stderr,
+      `${dir}/c.toml:1: mode = "strict": must be one of enforce, audit, deny\n` +
+        `${dir}/c.toml:3: logging.log-format = "xml": must be one of json, text\n`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("the admin tool answers --help and refuses unknown commands", async () => {
+  equal((await runWrapper(["--help"], { program: CLI })).code, 0);
+  equal((await runWrapper(["check-config", "--help"], { program: CLI })).code, 0);
+  const unknown = await runWrapper(["frobnicate"], { program: CLI });
+  equal(unknown.code, 2);
+  match(unknown.stderr, /unknown command "frobnicate"/);
+});
+
+Deno.test("the shipped wrapper runs with exactly the runtime permission set of deno.json", async () => {
+  const launcher = await Deno.readTextFile(WRAPPER);
+  const flags = await permissionFlags(`${REPO}/deno.json`, "runtime");
+  if (launcher.startsWith("#!")) {
+    const shipped = [...launcher.matchAll(/'(--(?:allow|deny|ignore)-[^']*)'/g)].map((m) => m[1]);
+    deepEqual(shipped, flags);
+  }
+  equal(/--allow-all|\s-A\s/.test(launcher), false);
+  equal(flags.some((flag) => flag === "--allow-read" || flag === "--allow-write"), false);
+});
+
+Deno.test("the wrapper cannot read what its permission set does not name", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // kubeconfig outside the allowed paths: the create fails closed, naming the denial.
+    await Deno.writeTextFile(
+      `${dir}/c.toml`,
+      'kubeconfig = "/root/.kube/config"\nkubelet-ca-file = "/etc/ssl/certs/ca-certificates.crt"\n',
+    );
+    await Deno.writeTextFile(
+      `${dir}/config.json`,
+      JSON.stringify({
+        process: { user: { uid: 0, gid: 0 } },
+        annotations: {
+          "io.kubernetes.cri.container-type": "container",
+          "io.kubernetes.cri.sandbox-namespace": "ns",
+          "io.kubernetes.cri.sandbox-name": "p",
+        },
+      }),
+    );
+    const result = await runWrapper(["create", "--bundle", dir, "x"], { config: `${dir}/c.toml` });
+    equal(result.code, 1);
+    match(result.stderr, /Requires read access to "\/etc\/ssl\/certs\/ca-certificates\.crt"/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("pass-through still works when the config is broken apart from runtime", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/c.toml`, 'runtime = "runc"\nmode = "nonsense"\n');
+    const result = await runWrapper(["--version"], { config: `${dir}/c.toml` });
+    equal(result.code, 0);
+    match(result.stdout, /^runc version/);
+    await Deno.writeTextFile(`${dir}/c.toml`, 'runtime = "no-such-runtime-binary"\n');
+    const missing = await runWrapper(["--version"], { config: `${dir}/c.toml` });
+    equal(missing.code, 1);
+    equal(missing.stdout, "");
+    match(
+      missing.stderr,
+      /^strict-supplementalgroups: cannot start runtime no-such-runtime-binary: /,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
