@@ -106,18 +106,18 @@ async function _rotate(logging: LoggingConfig, now: Date): Promise<void> {
   }
   await Deno.rename(path, backup);
   if (logging.rotation.compress) {
-    {
-      using source = await Deno.open(backup, { read: true });
-      using target = await Deno.open(`${backup}.gz`, { createNew: true, write: true, mode: 0o640 });
-      await source.readable.pipeThrough(new CompressionStream("gzip")).pipeTo(target.writable, {
-        preventClose: true,
-      });
-    }
+    // Both streams close their files when the pipe completes.
+    const source = await Deno.open(backup, { read: true });
+    const target = await Deno.open(`${backup}.gz`, { createNew: true, write: true, mode: 0o640 });
+    await source.readable.pipeThrough(new CompressionStream("gzip")).pipeTo(target.writable);
     await Deno.remove(backup);
   }
   const backups: { path: string; mtime: number }[] = [];
+  const backupName = new RegExp(
+    `^${_escape(stem)}-\\d{4}-\\d\\d-\\d\\dT[\\d.-]+${_escape(ext)}(\\.gz)?$`,
+  );
   for await (const entry of Deno.readDir(dir)) {
-    if (entry.isFile && entry.name.startsWith(`${stem}-`) && entry.name !== file) {
+    if (entry.isFile && backupName.test(entry.name)) {
       const full = `${dir}/${entry.name}`;
       const info = await Deno.stat(full);
       backups.push({ path: full, mtime: info.mtime?.getTime() ?? 0 });
@@ -130,6 +130,10 @@ async function _rotate(logging: LoggingConfig, now: Date): Promise<void> {
     const tooOld = maxAge > 0 && now.getTime() - entry.mtime > maxAge;
     if (tooMany || tooOld) await Deno.remove(entry.path).catch(() => {});
   }
+}
+
+function _escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 async function _exists(path: string): Promise<boolean> {
