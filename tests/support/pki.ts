@@ -34,11 +34,9 @@ async function openssl(dir: string, ...args: string[]): Promise<void> {
   }
 }
 
-async function ca(dir: string, name: string, subject: string): Promise<void> {
-  await openssl(
-    dir,
-    "req",
-    "-x509",
+/** openssl arguments that make a fresh P-256 key into `<name>.key`. */
+function newKey(name: string): string[] {
+  return [
     "-newkey",
     "ec",
     "-pkeyopt",
@@ -46,6 +44,15 @@ async function ca(dir: string, name: string, subject: string): Promise<void> {
     "-nodes",
     "-keyout",
     `${name}.key`,
+  ];
+}
+
+async function ca(dir: string, name: string, subject: string): Promise<void> {
+  await openssl(
+    dir,
+    "req",
+    "-x509",
+    ...newKey(name),
     "-out",
     `${name}.crt`,
     "-subj",
@@ -62,21 +69,7 @@ async function leaf(
   signer: string,
   extensions: string,
 ): Promise<void> {
-  await openssl(
-    dir,
-    "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:P-256",
-    "-nodes",
-    "-keyout",
-    `${name}.key`,
-    "-out",
-    `${name}.csr`,
-    "-subj",
-    subject,
-  );
+  await openssl(dir, "req", ...newKey(name), "-out", `${name}.csr`, "-subj", subject);
   await Deno.writeTextFile(`${dir}/${name}.ext`, extensions);
   await openssl(
     dir,
