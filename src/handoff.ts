@@ -21,6 +21,21 @@ export const FORWARDED_SIGNALS: readonly Deno.Signal[] = [
   "SIGWINCH",
 ];
 
+/** Dynamic-loader variables removed from the environment before any spawn. */
+export const LOADER_VARIABLES: readonly string[] = ["LD_PRELOAD", "LD_LIBRARY_PATH"];
+
+/**
+ * Removes the dynamic-loader variables from the wrapper's environment, so
+ * that neither the runtime nor `runc state` inherits them. containerd puts
+ * its opt plugin's lib directory in LD_LIBRARY_PATH for every runtime it
+ * starts, and Deno refuses to spawn a program with such variables unless
+ * any program may be run (they could load arbitrary code into it); the
+ * wrapper may run only runc and crun.
+ */
+export function dropLoaderVariables(): void {
+  for (const name of LOADER_VARIABLES) Deno.env.delete(name);
+}
+
 const SIGNAL_NUMBERS: Readonly<Record<string, number>> = {
   SIGHUP: 1,
   SIGINT: 2,

@@ -8,7 +8,7 @@
 
 import { IDENTITY_COMMANDS, locateCommand, logTarget } from "./argv.ts";
 import { describe, WrapperError } from "./errors.ts";
-import { handOff } from "./handoff.ts";
+import { dropLoaderVariables, handOff } from "./handoff.ts";
 import { appendRuncLog, runcLogLine } from "./runc_log.ts";
 import { configPath, readConfigText, runtimeFromText } from "./runtime_binary.ts";
 
@@ -23,6 +23,7 @@ export const MESSAGE_PREFIX = "strict-supplementalgroups: ";
  */
 export async function runWrapper(argv: readonly string[]): Promise<number> {
   try {
+    dropLoaderVariables();
     if (!isIdentitySetting(argv)) {
       const location = configPath();
       return await handOff(

@@ -54,10 +54,14 @@ interface Layout {
 
 async function build(outDir: string, layout: Layout): Promise<void> {
   await Deno.mkdir(outDir, { recursive: true });
+  const importMap = `${layout.root === REPO ? outDir : layout.root}/import_map.json`;
+  await Deno.writeTextFile(importMap, JSON.stringify({ imports: await productImports() }, null, 2));
   await _run(deno, [
     "cache",
     "--quiet",
-    "--frozen",
+    "--no-config",
+    "--no-lock",
+    `--import-map=${importMap}`,
     ...PROGRAMS.map((p) => `${layout.root}/${p.entry}`),
   ], {
     DENO_DIR: layout.denoDir,
@@ -71,8 +75,8 @@ async function build(outDir: string, layout: Layout): Promise<void> {
         "compile",
         "--quiet",
         "--no-prompt",
-        "--frozen",
-        `--config=${layout.root}/deno.json`,
+        "--no-config",
+        `--import-map=${importMap}`,
         ...flags,
         `--output=${out}`,
         `${layout.root}/${program.entry}`,
@@ -80,12 +84,32 @@ async function build(outDir: string, layout: Layout): Promise<void> {
       console.log(`built ${out}: compiled with deno compile (denort ${denort})`);
       continue;
     }
-    await _writeLauncher(out, layout, flags, `${layout.root}/${program.entry}`, program.set);
+    await _writeLauncher(out, layout, [`--import-map=${importMap}`, ...flags], {
+      entry: `${layout.root}/${program.entry}`,
+      set: program.set,
+    });
     console.log(
       `built ${out}: launcher (deno run with permission set "${program.set}"); ` +
         `set DENORT_BIN to a denort binary to compile instead`,
     );
   }
+}
+
+/**
+ * The import map of the shipped programs: the entries of deno.json's map
+ * that src/ imports (test-only packages such as the gRPC client stay out, so
+ * the wrapper never resolves them on a container's start path).
+ */
+async function productImports(): Promise<Record<string, string>> {
+  const all: Record<string, string> =
+    JSON.parse(await Deno.readTextFile(`${REPO}/deno.json`)).imports;
+  const used = new Set<string>();
+  for await (const entry of Deno.readDir(`${REPO}/src`)) {
+    if (!entry.isFile || entry.name.endsWith("_test.ts")) continue;
+    const text = await Deno.readTextFile(`${REPO}/src/${entry.name}`);
+    for (const match of text.matchAll(/(?:from|import\()\s*"([^"./][^"]*)"/g)) used.add(match[1]!);
+  }
+  return Object.fromEntries(Object.entries(all).filter(([name]) => used.has(name)));
 }
 
 /** Copies what the launchers need into a self-contained tree under `lib`. */
@@ -96,8 +120,8 @@ async function install(lib: string): Promise<Layout> {
       await Deno.copyFile(`${REPO}/src/${entry.name}`, `${lib}/src/${entry.name}`);
     }
   }
+  // deno.json declares the permission set the launchers carry, for audit.
   await Deno.copyFile(`${REPO}/deno.json`, `${lib}/deno.json`);
-  await Deno.copyFile(`${REPO}/deno.lock`, `${lib}/deno.lock`);
   const denoCopy = `${lib}/deno`;
   if (deno !== denoCopy) {
     await Deno.copyFile(deno, `${denoCopy}.new`);
@@ -111,8 +135,7 @@ async function _writeLauncher(
   out: string,
   layout: Layout,
   flags: string[],
-  entry: string,
-  set: string,
+  { entry, set }: { entry: string; set: string },
 ): Promise<void> {
   const q = (text: string) => `'${text.replaceAll("'", `'\\''`)}'`;
   const script = [
@@ -120,7 +143,7 @@ async function _writeLauncher(
     "# Made by tools/build.ts: no denort base binary was available for `deno compile`, so this",
     `# runs the same entry point with \`deno run\` under permission set "${set}" of deno.json.`,
     `DENO_DIR=${q(layout.denoDir)} DENO_NO_UPDATE_CHECK=1 exec ${q(layout.deno)} run --quiet \\`,
-    `  --no-prompt --cached-only --frozen --config=${q(`${layout.root}/deno.json`)} \\`,
+    "  --no-prompt --cached-only --no-config --no-lock \\",
     ...flags.map((flag) => `  ${q(flag)} \\`),
     `  ${q(entry)} "$@"`,
     "",

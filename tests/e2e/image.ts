@@ -1,0 +1,71 @@
+/**
+ * The e2e image, built here (no registry is reachable): busybox-static in an
+ * OCI layout made with umoci, whose /etc/passwd has alice (1000) and whose
+ * /etc/group makes alice a member of bypassed-group (50000). The same image
+ * serves as the sandbox ("pause") image. Imported with `ctr images import`.
+ *
+ * @module
+ */
+
+import { PAUSE_IMAGE } from "./containerd.ts";
+
+async function run(command: string, args: string[], cwd: string): Promise<void> {
+  const out = await new Deno.Command(command, { args, cwd, stdin: "null" }).output();
+  if (!out.success) {
+    throw new Error(`${command} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
+  }
+}
+
+/**
+ * Builds the image and imports it into containerd's `k8s.io` namespace.
+ *
+ * @param dir A work directory.
+ * @param socket containerd's socket.
+ * @returns The image reference.
+ */
+export async function buildAndImportImage(dir: string, socket: string): Promise<string> {
+  const [name, tag] = PAUSE_IMAGE.split(":") as [string, string];
+  await run("umoci", ["init", "--layout", "oci"], dir);
+  await run("umoci", ["new", "--image", `oci:${tag}`], dir);
+  await run("umoci", ["unpack", "--image", `oci:${tag}`, "unpacked"], dir);
+  const rootfs = `${dir}/unpacked/rootfs`;
+  for (const sub of ["bin", "etc", "tmp"]) {
+    await Deno.mkdir(`${rootfs}/${sub}`, { recursive: true });
+  }
+  await Deno.copyFile("/bin/busybox", `${rootfs}/bin/busybox`);
+  await Deno.chmod(`${rootfs}/bin/busybox`, 0o755);
+  for (const tool of ["sh", "id", "sleep", "cat"]) {
+    await Deno.symlink("busybox", `${rootfs}/bin/${tool}`);
+  }
+  await Deno.writeTextFile(
+    `${rootfs}/etc/passwd`,
+    "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000:alice:/home/alice:/bin/sh\n",
+  );
+  await Deno.writeTextFile(
+    `${rootfs}/etc/group`,
+    "root:x:0:\nalice:x:1000:\nbypassed-group:x:50000:alice\n",
+  );
+  await run("umoci", ["repack", "--image", `oci:${tag}`, "unpacked"], dir);
+  await run("umoci", [
+    "config",
+    "--image",
+    `oci:${tag}`,
+    "--config.cmd",
+    "/bin/sleep",
+    "--config.cmd",
+    "2147483647",
+  ], dir);
+  await run("tar", ["-C", "oci", "-cf", "image.tar", "."], dir);
+  await run("ctr", [
+    "--address",
+    socket,
+    "--namespace",
+    "k8s.io",
+    "images",
+    "import",
+    "--base-name",
+    name,
+    "image.tar",
+  ], dir);
+  return PAUSE_IMAGE;
+}

@@ -1,0 +1,187 @@
+/**
+ * Runs the shared scenario table (`scenarios.json`) against a private
+ * containerd CRI, through a baseline handler and the wrapper's handler, the
+ * way a kubelet would: RunPodSandbox, CreateContainer, StartContainer, the
+ * container's log, ExecSync. The kubelet stand-in serves each Pod with the
+ * namespace, name and uid given to RunPodSandbox.
+ *
+ * @module
+ */
+
+import { makePki } from "../support/pki.ts";
+import { type KubeletStandIn, startKubelet } from "../support/kubelet_standin.ts";
+import { WRAPPER, writeConfig } from "../support/wrapper.ts";
+import type { Pki } from "../support/pki.ts";
+import { type Containerd, startContainerd } from "./containerd.ts";
+import { CriClient } from "./cri_client.ts";
+import { buildAndImportImage } from "./image.ts";
+
+/** A Pod's or container's security context, as in the Pod manifest. */
+export interface SecurityFields {
+  runAsUser?: number;
+  runAsGroup?: number;
+  supplementalGroups?: number[];
+  fsGroup?: number;
+}
+
+/** One row of the table. */
+export interface Row {
+  name: string;
+  pod: SecurityFields;
+  container?: SecurityFields;
+  config?: string[];
+  expect: Record<string, string | { error: string }>;
+}
+
+/** What one row produced on one handler. */
+export type Outcome =
+  | { kind: "ran"; create: string; exec: string; sandboxReady: boolean }
+  | { kind: "refused"; error: string; sandboxReady: boolean };
+
+export const TABLE: { rows: Row[] } = JSON.parse(
+  await Deno.readTextFile(new URL("./scenarios.json", import.meta.url)),
+);
+export const HANDLERS = ["runc", "strict-supplementalgroups"] as const;
+
+/** The running e2e world: containerd, the image, the kubelet stand-in, a CRI client. */
+export class E2e {
+  private constructor(
+    readonly dir: string,
+    readonly pki: Pki,
+    readonly containerd: Containerd,
+    readonly kubelet: KubeletStandIn,
+    readonly cri: CriClient,
+    readonly image: string,
+  ) {}
+
+  /** Starts everything under a fresh temp directory. */
+  static async start(): Promise<E2e> {
+    const dir = await Deno.makeTempDir({ prefix: "ssgcr-e2e-" });
+    await Deno.mkdir(`${dir}/pki`);
+    await Deno.mkdir(`${dir}/image`);
+    const pki = await makePki(`${dir}/pki`);
+    const config = await writeConfig(dir, pki);
+    const kubelet = await startKubelet(pki, []);
+    const containerd = await startContainerd(dir, {
+      wrapper: Deno.env.get("E2E_WRAPPER") ?? WRAPPER,
+      env: { STRICT_SUPPLEMENTALGROUPS_CONFIG: config },
+    }).catch(async (error) => {
+      await kubelet.close();
+      throw error;
+    });
+    try {
+      const image = await buildAndImportImage(`${dir}/image`, containerd.socket);
+      return new E2e(dir, pki, containerd, kubelet, new CriClient(containerd.socket), image);
+    } catch (error) {
+      await containerd.stop();
+      await kubelet.close();
+      throw error;
+    }
+  }
+
+  /** Runs one row on one handler, removing the Pod afterwards whatever happens. */
+  async run(row: Row, index: number, handler: string): Promise<Outcome> {
+    await writeConfig(this.dir, this.pki, row.config ?? []);
+    const uid = crypto.randomUUID();
+    const name = `row${index + 1}-${handler}`;
+    const namespace = "e2e";
+    const containerContext = { ...row.container };
+    this.kubelet.behaviour.pods = [{
+      metadata: { namespace, name, uid },
+      spec: {
+        securityContext: row.pod,
+        containers: [{ name: "main", image: this.image, securityContext: containerContext }],
+      },
+    }];
+    const logDirectory = `${this.dir}/logs/${uid}`;
+    await Deno.mkdir(logDirectory, { recursive: true });
+    const sandboxConfig = {
+      metadata: { name, uid, namespace, attempt: 0 },
+      log_directory: logDirectory,
+      linux: { security_context: criSecurityContext(row.pod, {}) },
+    };
+    const { pod_sandbox_id: sandbox } = await this.cri.runtime<{ pod_sandbox_id: string }>(
+      "RunPodSandbox",
+      { config: sandboxConfig, runtime_handler: handler },
+    );
+    try {
+      const status = await this.cri.runtime<{ status: { state: string } }>("PodSandboxStatus", {
+        pod_sandbox_id: sandbox,
+      });
+      const sandboxReady = status.status.state === "SANDBOX_READY";
+      const { container_id: container } = await this.cri.runtime<{ container_id: string }>(
+        "CreateContainer",
+        {
+          pod_sandbox_id: sandbox,
+          sandbox_config: sandboxConfig,
+          config: {
+            metadata: { name: "main", attempt: 0 },
+            image: { image: this.image },
+            command: ["sh", "-c", "id; exec sleep 3600"],
+            log_path: "main.log",
+            linux: { security_context: criSecurityContext(row.pod, containerContext) },
+          },
+        },
+      );
+      try {
+        await this.cri.runtime("StartContainer", { container_id: container });
+      } catch (error) {
+        return { kind: "refused", error: (error as Error).message, sandboxReady };
+      }
+      const create = await firstLogLine(`${logDirectory}/main.log`);
+      const exec = await this.cri.runtime<{ stdout: Uint8Array; exit_code: number }>("ExecSync", {
+        container_id: container,
+        cmd: ["id"],
+        timeout: 20,
+      });
+      return {
+        kind: "ran",
+        create,
+        exec: new TextDecoder().decode(exec.stdout).trim(),
+        sandboxReady,
+      };
+    } finally {
+      await this.cri.runtime("StopPodSandbox", { pod_sandbox_id: sandbox }).catch(() => {});
+      await this.cri.runtime("RemovePodSandbox", { pod_sandbox_id: sandbox }).catch(() => {});
+    }
+  }
+
+  /** Stops containerd (by its pid), sweeps shims and mounts, stops the stand-in. */
+  async stop(): Promise<void> {
+    this.cri.close();
+    await this.containerd.stop();
+    await this.kubelet.close();
+  }
+}
+
+/**
+ * The CRI security context a kubelet sends for a container (or, with an
+ * empty container part, for the sandbox): container fields override the
+ * Pod's, and supplemental groups are fsGroup followed by supplementalGroups
+ * (kubernetes pkg/kubelet/kuberuntime/security_context.go).
+ */
+export function criSecurityContext(pod: SecurityFields, container: SecurityFields) {
+  const runAsUser = container.runAsUser ?? pod.runAsUser;
+  const runAsGroup = container.runAsGroup ?? pod.runAsGroup;
+  return {
+    namespace_options: { network: "NODE", pid: "CONTAINER", ipc: "POD" },
+    run_as_user: runAsUser === undefined ? null : { value: runAsUser },
+    run_as_group: runAsGroup === undefined ? null : { value: runAsGroup },
+    supplemental_groups: [
+      ...(pod.fsGroup === undefined ? [] : [pod.fsGroup]),
+      ...(pod.supplementalGroups ?? []),
+    ],
+  };
+}
+
+/** The first stdout line of a CRI container log (`<time> stdout F <text>`). */
+async function firstLogLine(path: string): Promise<string> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    const text = await Deno.readTextFile(path).catch(() => "");
+    const line = text.split("\n").find((l) => / stdout [FP] /.test(l));
+    if (line !== undefined) return line.replace(/^\S+ stdout [FP] /, "");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no output in ${path}`);
+}
