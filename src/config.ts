@@ -9,6 +9,14 @@
 
 import type { Mode } from "./decision.ts";
 import { ConfigError } from "./errors.ts";
+import {
+  type IdRange,
+  type NamespacePolicy,
+  OPEN_POLICY,
+  type Policy,
+  type PolicyRules,
+  type Rule,
+} from "./policy.ts";
 import { DEFAULT_RUNTIME, validateRuntime } from "./runtime_binary.ts";
 import { parseToml } from "./toml.ts";
 
@@ -65,6 +73,7 @@ export interface Config {
   readonly allowRestore: boolean;
   readonly allowNonKubernetes: boolean;
   readonly logging: LoggingConfig;
+  readonly policy: Policy;
 }
 
 /** The annotations each CRI sets itself (REFERENCE §3; pitfall §9.1). */
@@ -116,7 +125,18 @@ export const DEFAULT_CONFIG: Config = _deepFreeze<Config>({
     logFormat: "json",
     rotation: { maxSizeInMb: 100, maxBackups: 0, maxAgeInDay: 30, compress: false },
   },
+  policy: OPEN_POLICY,
 });
+
+/** The rule keys of `[policy]` and of each namespace entry, with their fields. */
+const RULE_KEYS = {
+  "run-as-user": "runAsUser",
+  "run-as-group": "runAsGroup",
+  "supplemental-groups": "supplementalGroups",
+  "fs-group": "fsGroup",
+} as const;
+
+const MAX_ID = 4294967295;
 
 /**
  * Builds the configuration from TOML text.
@@ -155,6 +175,7 @@ export function parseConfig(text: string | undefined, path: string): Config {
     "allow-restore",
     "allow-non-kubernetes",
     "logging",
+    "policy",
   ]);
   const logging = reader.table(top.logging ?? {}, "logging", [
     "log-file",
@@ -218,6 +239,7 @@ export function parseConfig(text: string | undefined, path: string): Config {
         compress: reader.boolean(rotation, "logging.rotation", "compress", false),
       },
     },
+    policy: _policy(reader, top.policy),
   };
   reader.finish();
   return _deepFreeze(config);
@@ -235,12 +257,12 @@ class _Reader {
 
   table(value: unknown, name: string, known: readonly string[]): Record<string, unknown> {
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      this.#problem(name, value, "must be a table");
+      this.problem(name, value, "must be a table");
       return {};
     }
     const table = value as Record<string, unknown>;
     for (const key of Object.keys(table)) {
-      if (!known.includes(key)) this.#problem(_join(name, key), table[key], "unknown key");
+      if (!known.includes(key)) this.problem(_join(name, key), table[key], "unknown key");
     }
     return table;
   }
@@ -256,7 +278,7 @@ class _Reader {
     try {
       return validate(table[key]);
     } catch (error) {
-      this.#problem(_join(section, key), table[key], (error as Error).message);
+      this.problem(_join(section, key), table[key], (error as Error).message);
       return fallback;
     }
   }
@@ -318,7 +340,7 @@ class _Reader {
     if (this.#problems.length > 0) throw new ConfigError(this.#problems.join("\n"));
   }
 
-  #problem(key: string, value: unknown, reason: string): void {
+  problem(key: string, value: unknown, reason: string): void {
     const line = this.#lineOf(key);
     const at = line === undefined ? this.#path : `${this.#path}:${line}`;
     this.#problems.push(`${at}: ${key} = ${_show(value)}: ${reason}`);
@@ -342,6 +364,96 @@ class _Reader {
     }
     return undefined;
   }
+}
+
+function _policy(reader: _Reader, value: unknown): Policy {
+  if (value === undefined) return OPEN_POLICY;
+  const table = reader.table(value, "policy", [
+    ...Object.keys(RULE_KEYS),
+    "extra-gids",
+    "namespaces",
+  ]);
+  const defaults = { ...OPEN_POLICY.defaults, ..._rules(reader, table, "policy") };
+  const list = table.namespaces ?? [];
+  const namespaces: NamespacePolicy[] = [];
+  if (!Array.isArray(list)) {
+    reader.problem("policy.namespaces", list, "must be an array of tables ([[policy.namespaces]])");
+    return { defaults, namespaces };
+  }
+  for (const [index, entry] of list.entries()) {
+    const name = `policy.namespaces[${index}]`;
+    const fields = reader.table(entry, name, [...Object.keys(RULE_KEYS), "extra-gids", "match"]);
+    if (!("match" in fields)) reader.problem(`${name}.match`, undefined, "is required");
+    const match = reader.check(fields, name, "match", (patterns) => {
+      if (
+        !Array.isArray(patterns) || patterns.length === 0 ||
+        !patterns.every((p) => typeof p === "string" && /^[a-z0-9*?-]+$/.test(p))
+      ) {
+        throw new Error("must be a non-empty list of namespace globs");
+      }
+      return patterns as string[];
+    }, []);
+    namespaces.push({ match, rules: _rules(reader, fields, name) });
+  }
+  return { defaults, namespaces };
+}
+
+/** The rules a table sets (absent keys are left out, to be inherited). */
+function _rules(
+  reader: _Reader,
+  table: Record<string, unknown>,
+  section: string,
+): Partial<{ -readonly [K in keyof PolicyRules]: PolicyRules[K] }> {
+  const rules: Partial<{ -readonly [K in keyof PolicyRules]: PolicyRules[K] }> = {};
+  for (const [key, field] of Object.entries(RULE_KEYS)) {
+    if (!(key in table)) continue;
+    rules[field] = reader.check(table, section, key, (value) => _rule(key, value), {
+      rule: "RunAsAny",
+    });
+  }
+  if ("extra-gids" in table) {
+    rules.extraGids = reader.check(table, section, "extra-gids", (value) => {
+      if (!Array.isArray(value) || !value.every(_isId)) {
+        throw new Error(`must be a list of group ids (0 to ${MAX_ID})`);
+      }
+      return value as number[];
+    }, []);
+  }
+  return rules;
+}
+
+function _rule(key: string, value: unknown): Rule {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new Error('must be a table such as { rule = "RunAsAny" }');
+  }
+  const { rule, ranges, ...rest } = value as Record<string, unknown>;
+  if (Object.keys(rest).length > 0) throw new Error(`unknown field ${Object.keys(rest)[0]}`);
+  if (rule === "RunAsAny" || (rule === "MustRunAsNonRoot" && key === "run-as-user")) {
+    if (ranges !== undefined) throw new Error(`${rule} takes no ranges`);
+    return { rule };
+  }
+  if (rule === "MustRunAs" || rule === "MustRunAsRange") {
+    if (!Array.isArray(ranges) || ranges.length === 0) {
+      throw new Error(`${rule} needs ranges = [{ min = …, max = … }]`);
+    }
+    return { rule, ranges: ranges.map(_range) };
+  }
+  const allowed = key === "run-as-user"
+    ? "RunAsAny, MustRunAs, MustRunAsRange, MustRunAsNonRoot"
+    : "RunAsAny, MustRunAs, MustRunAsRange";
+  throw new Error(`rule must be one of ${allowed}`);
+}
+
+function _range(value: unknown): IdRange {
+  const { min, max, ...rest } = (value ?? {}) as Record<string, unknown>;
+  if (Object.keys(rest).length > 0 || !_isId(min) || !_isId(max) || min > max) {
+    throw new Error(`each range must be { min, max } with 0 <= min <= max <= ${MAX_ID}`);
+  }
+  return { min, max };
+}
+
+function _isId(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= MAX_ID;
 }
 
 function _kubeletUrl(value: unknown): string {

@@ -148,3 +148,83 @@ Deno.test("parseConfig() lists every problem at once", () => {
     return error instanceof ConfigError && error.message.split("\n").length === 3;
   });
 });
+
+const POLICY_TOML = `mode = "enforce"
+
+[policy]
+run-as-user = { rule = "MustRunAsRange", ranges = [{ min = 1000, max = 65534 }] }
+run-as-group = { rule = "MustRunAsRange", ranges = [{ min = 1000, max = 65534 }] }
+supplemental-groups = { rule = "MustRunAs", ranges = [{ min = 60000, max = 60000 }] }
+fs-group = { rule = "RunAsAny" }
+extra-gids = [7000]
+
+[[policy.namespaces]]
+match = ["kube-system", "infra-*"]
+run-as-group = { rule = "RunAsAny" }
+
+[[policy.namespaces]]
+match = ["storage"]
+run-as-user = { rule = "MustRunAsNonRoot" }
+extra-gids = [8000]
+`;
+
+Deno.test("parseConfig() reads the policy with its namespace entries", () => {
+  const { policy } = parseConfig(POLICY_TOML, "c.toml");
+  deepEqual(policy.defaults.runAsUser, {
+    rule: "MustRunAsRange",
+    ranges: [{ min: 1000, max: 65534 }],
+  });
+  deepEqual(policy.defaults.fsGroup, { rule: "RunAsAny" });
+  deepEqual(policy.defaults.extraGids, [7000]);
+  deepEqual(policy.namespaces[0], {
+    match: ["kube-system", "infra-*"],
+    rules: { runAsGroup: { rule: "RunAsAny" } },
+  });
+  deepEqual(policy.namespaces[1]!.rules, {
+    runAsUser: { rule: "MustRunAsNonRoot" },
+    extraGids: [8000],
+  });
+});
+
+const POLICY_ERRORS: [string, string, RegExp][] = [
+  [
+    "an unknown rule",
+    '[policy]\nrun-as-group = { rule = "MustRunAsNonRoot" }\n',
+    /c\.toml:2: policy\.run-as-group = \{…\}: rule must be one of RunAsAny, MustRunAs, MustRunAsRange$/m,
+  ],
+  ["missing ranges", '[policy]\nfs-group = { rule = "MustRunAs" }\n', /MustRunAs needs ranges/],
+  [
+    "an inverted range",
+    '[policy]\nrun-as-user = { rule = "MustRunAsRange", ranges = [{ min = 5, max = 1 }] }\n',
+    /0 <= min <= max/,
+  ],
+  [
+    "ranges on RunAsAny",
+    '[policy]\nfs-group = { rule = "RunAsAny", ranges = [{ min = 1, max = 2 }] }\n',
+    /RunAsAny takes no ranges/,
+  ],
+  [
+    "a bad extra gid",
+    "[policy]\nextra-gids = [-1]\n",
+    /policy\.extra-gids = \[…\]: must be a list of group ids/,
+  ],
+  ["an unknown policy key", "[policy]\nrun-as = 1\n", /policy\.run-as = 1: unknown key/],
+  [
+    "a namespace entry without match",
+    '[[policy.namespaces]]\nfs-group = { rule = "RunAsAny" }\n',
+    /policy\.namespaces\[0\]\.match = undefined: is required/,
+  ],
+  [
+    "a bad namespace glob",
+    '[[policy.namespaces]]\nmatch = ["Kube System"]\n',
+    /non-empty list of namespace globs/,
+  ],
+];
+
+for (const [name, text, message] of POLICY_ERRORS) {
+  Deno.test(`parseConfig() refuses a policy with ${name}`, () => {
+    throws(() => parseConfig(text, "c.toml"), (error: unknown) => {
+      return error instanceof ConfigError && message.test(error.message);
+    });
+  });
+}

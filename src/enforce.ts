@@ -10,7 +10,8 @@ import { resolve } from "path";
 import { flagSet, flagValue, type Invocation, parseInvocation } from "./argv.ts";
 import { type Config, parseConfig } from "./config.ts";
 import { containerIdentity } from "./container_identity.ts";
-import { decideGids, entitledGids, type GidDecision } from "./decision.ts";
+import { assess, type Assessment } from "./assess.ts";
+import type { GidDecision, PodGroups } from "./decision.ts";
 import { RefusalError, UsageError } from "./errors.ts";
 import type { Host } from "./host.ts";
 import { findPod, podGroups, type PodRef, supplementalGroupsPolicy } from "./pod.ts";
@@ -87,23 +88,20 @@ async function _create({ config, inv, host, started }: Context): Promise<number>
   const doc = parseSpec(await host.readSpecFile(specPath), { path: specPath, kind: "config" });
   const pod = await _podOf(config, doc, { id, command: inv.command }, host);
   if (pod === undefined) return await host.handOff(config.runtime, inv.argv);
-  const user = readUser(doc);
   const found = await _entitlement(config, pod, host);
-  const decision = decideGids(
-    user.additionalGids,
-    entitledGids(user.gid, found.groups),
-    config.mode,
-  );
-  await _apply(decision, doc, host, pod);
+  const user = readUser(doc);
+  const assessment = _assess(config, pod, found, user);
   await _logDecision(config, host, {
     id,
     command: inv.command,
     pod,
     user,
-    decision,
+    assessment,
     started,
     found,
   });
+  if (assessment.refusal !== undefined) throw new RefusalError(assessment.refusal);
+  await _apply(assessment.decision, doc, host);
   return await host.handOff(config.runtime, inv.argv);
 }
 
@@ -128,17 +126,15 @@ async function _exec({ config, inv, host, started }: Context): Promise<number> {
     const user = readUser(doc, { optional: true });
     if (user === undefined && inv.flavour === "crun") {
       // crun fills a missing `user` from the container's create-time config.
-      await _checkInherited(config, host, readUser(bundleDoc), found.groups, log);
+      await _checkInherited(config, host, readUser(bundleDoc), log);
       return await host.handOff(config.runtime, inv.argv);
     }
+    // runc runs a process without `user` as uid 0, gid 0, no groups.
     const effective = user ?? { uid: 0, gid: 0, additionalGids: [] };
-    const decision = decideGids(
-      effective.additionalGids,
-      entitledGids(effective.gid, found.groups),
-      config.mode,
-    );
-    if (user !== undefined) await _apply(decision, doc, host, pod);
-    await _logDecision(config, host, { ...log, user: effective, decision });
+    const assessment = _assess(config, pod, found, effective);
+    await _logDecision(config, host, { ...log, user: effective, assessment });
+    if (assessment.refusal !== undefined) throw new RefusalError(assessment.refusal);
+    if (user !== undefined) await _apply(assessment.decision, doc, host);
     return await host.handOff(config.runtime, inv.argv);
   }
 
@@ -148,30 +144,37 @@ async function _exec({ config, inv, host, started }: Context): Promise<number> {
   if (inv.flavour === "crun") {
     // crun exec -u sets uid/gid only and no supplementary groups; without
     // -u the create-time identity is used.
-    if (override === undefined) await _checkInherited(config, host, base, found.groups, log);
+    const user = override === undefined
+      ? base
+      : { uid: override.uid, gid: override.gid ?? 0, additionalGids: [] };
+    await _checkInherited(config, host, user, log);
     return await host.handOff(config.runtime, inv.argv);
   }
   // runc exec re-reads <bundle>/config.json, applies -u, and appends every
   // -g to the config's additionalGids (REFERENCE §1.3).
-  const gid = override?.gid ?? base.gid;
-  const user = { uid: override?.uid ?? base.uid, gid, additionalGids: base.additionalGids };
-  await _checkInherited(config, host, user, found.groups, log);
+  const inherited = {
+    uid: override?.uid ?? base.uid,
+    gid: override?.gid ?? base.gid,
+    additionalGids: base.additionalGids,
+  };
+  await _checkInherited(config, host, inherited, log);
   const gFlags = inv.flags.filter((flag) => flag.name === "additional-gids");
   const appended = gFlags.map((flag) => _parseGid(flag.value!));
-  const entitled = entitledGids(gid, found.groups);
-  const decision = decideGids(appended, entitled, config.mode);
-  if (decision.verdict === "deny") throw _refusal(decision, pod);
-  await _logDecision(config, host, {
-    ...log,
-    user: { ...user, additionalGids: [...base.additionalGids, ...appended] },
-    decision,
+  const user = { ...inherited, additionalGids: [...base.additionalGids, ...appended] };
+  const assessment = _assess(config, pod, found, user);
+  await _logDecision(config, host, { ...log, user, assessment });
+  if (assessment.refusal !== undefined) throw new RefusalError(assessment.refusal);
+  if (assessment.decision.verdict !== "rewrite") {
+    return await host.handOff(config.runtime, inv.argv);
+  }
+  // Keep a -g only if it is entitled and not already in the list before it.
+  const drop = gFlags.filter((_, i) => {
+    const gid = appended[i]!;
+    return !assessment.entitled.has(gid) ||
+      user.additionalGids.indexOf(gid) < base.additionalGids.length + i;
   });
-  if (decision.verdict !== "rewrite") return await host.handOff(config.runtime, inv.argv);
-  const drop = new Set(
-    gFlags.filter((_, i) => !entitled.has(appended[i]!) || appended.indexOf(appended[i]!) !== i),
-  );
   const args = inv.argv.filter((_, index) =>
-    ![...drop].some((flag) => index >= flag.start && index < flag.end)
+    !drop.some((flag) => index >= flag.start && index < flag.end)
   );
   return await host.handOff(config.runtime, args);
 }
@@ -217,18 +220,28 @@ async function _podOf(
   return undefined;
 }
 
-async function _entitlement(config: Config, ref: PodRef, host: Host) {
+interface Found {
+  readonly groups: PodGroups;
+  readonly policy: string;
+}
+
+async function _entitlement(config: Config, ref: PodRef, host: Host): Promise<Found> {
   const pod = findPod(await host.fetchPods(config), ref);
   return { groups: podGroups(pod, ref.container), policy: supplementalGroupsPolicy(pod) };
 }
 
-async function _apply(
-  decision: GidDecision,
-  doc: SpecDocument,
-  host: Host,
-  pod: PodRef,
-): Promise<void> {
-  if (decision.verdict === "deny") throw _refusal(decision, pod);
+function _assess(config: Config, pod: PodRef, found: Found, user: ProcessUser): Assessment {
+  return assess({
+    mode: config.mode,
+    policy: config.policy,
+    namespace: pod.namespace,
+    podName: `${pod.namespace}/${pod.name}`,
+    user,
+    groups: found.groups,
+  });
+}
+
+async function _apply(decision: GidDecision, doc: SpecDocument, host: Host): Promise<void> {
   if (decision.verdict !== "rewrite") return;
   const text = withAdditionalGids(doc, decision.after);
   await host.writeFileAtomic(doc.path, new TextEncoder().encode(text));
@@ -237,31 +250,26 @@ async function _apply(
 /**
  * The identity a process inherits from the create-time spec cannot be
  * rewritten at exec time; if it carries undeclared gids (a container
- * created before the wrapper was installed), the exec is refused.
+ * created before the wrapper was installed) or breaks the policy, the exec
+ * is refused.
  */
 async function _checkInherited(
   config: Config,
   host: Host,
   user: ProcessUser,
-  groups: Parameters<typeof entitledGids>[1],
-  log: { id: string; command: string; pod: PodRef; started: number; found: { policy: string } },
+  log: { id: string; command: string; pod: PodRef; started: number; found: Found },
 ): Promise<void> {
-  const decision = decideGids(user.additionalGids, entitledGids(user.gid, groups), config.mode);
-  if (decision.dropped.length === 0) return;
-  await _logDecision(config, host, { ...log, user, decision });
+  const assessment = _assess(config, log.pod, log.found, user);
+  if (assessment.decision.dropped.length === 0 && assessment.violations.length === 0) return;
+  await _logDecision(config, host, { ...log, user, assessment });
   if (config.mode === "audit") return;
-  throw new RefusalError(
-    `exec into ${log.id}: the container was created with undeclared gids ` +
-      `${decision.dropped.join(",")} (not through this wrapper?); recreate it`,
-  );
-}
-
-function _refusal(decision: GidDecision, pod: PodRef): RefusalError {
-  const who = `pod ${pod.namespace}/${pod.name}`;
-  return new RefusalError(
-    `gids ${decision.dropped.join(",")} are not declared by ${who} (mode deny): declare them ` +
-      `in securityContext.supplementalGroups or remove them from the image's /etc/group`,
-  );
+  if (assessment.decision.dropped.length > 0) {
+    throw new RefusalError(
+      `exec into ${log.id}: the container was created with undeclared gids ` +
+        `${assessment.decision.dropped.join(",")} (not through this wrapper?); recreate it`,
+    );
+  }
+  throw new RefusalError(assessment.refusal!);
 }
 
 async function _logDecision(
@@ -272,33 +280,43 @@ async function _logDecision(
     command: string;
     pod: PodRef;
     user: ProcessUser;
-    decision: GidDecision;
+    assessment: Assessment;
     started: number;
-    found: { policy: string };
+    found: Found;
   },
 ): Promise<void> {
-  const { decision, pod } = entry;
+  const { assessment: { decision, violations, refusal, rulesSource }, pod } = entry;
+  const podFields = { namespace: pod.namespace, name: pod.name, uid: pod.uid };
   if (entry.found.policy === "Strict" && decision.dropped.length > 0) {
     await host.log(config, {
       level: "warn",
       msg: "the CRI ignored supplementalGroupsPolicy Strict",
       container: entry.id,
-      pod: { namespace: pod.namespace, name: pod.name, uid: pod.uid },
+      pod: podFields,
       extraGids: decision.dropped,
     });
   }
   await host.log(config, {
-    level: decision.verdict === "audit" ? "warn" : "info",
+    level: refusal !== undefined
+      ? "error"
+      : decision.verdict === "audit" || violations.length > 0
+      ? "warn"
+      : "info",
     msg: "decision",
     container: entry.id,
     command: entry.command,
-    pod: { namespace: pod.namespace, name: pod.name, uid: pod.uid },
+    pod: podFields,
     containerName: pod.container,
     mode: config.mode,
-    verdict: decision.verdict,
+    verdict: refusal !== undefined ? "refuse" : decision.verdict,
     uid: entry.user.uid,
     gid: entry.user.gid,
     gids: { before: decision.before, after: decision.after, dropped: decision.dropped },
+    policy: {
+      rules: rulesSource,
+      violations: violations.map((v) => v.message),
+    },
+    ...(refusal === undefined ? {} : { refusal }),
     supplementalGroupsPolicy: entry.found.policy,
     elapsedMs: Math.round((performance.now() - entry.started) * 100) / 100,
   });
