@@ -18,7 +18,7 @@ Deno.test("check-config accepts the example config in deploy/", async () => {
   });
   equal(result.stderr, "");
   equal(result.code, 0);
-  match(result.stdout, /ok \(cri containerd, mode enforce, runtime runc\)/);
+  match(result.stdout, /ok \(cri containerd, mode enforce, runtime runc, 0 namespace policies\)/);
 });
 
 Deno.test("check-config lists every problem with file, line, key and value", async () => {
@@ -101,4 +101,60 @@ Deno.test("pass-through still works when the config is broken apart from runtime
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+async function explainFixture(
+  extraConfig: string,
+  args: string[],
+): Promise<{ result: Awaited<ReturnType<typeof runWrapper>>; untouched: boolean }> {
+  const dir = await Deno.makeTempDir();
+  try {
+    const spec = await Deno.readTextFile(`${REPO}/tests/testdata/containerd-config.json`);
+    await Deno.writeTextFile(`${dir}/config.json`, spec);
+    await Deno.writeTextFile(`${dir}/c.toml`, extraConfig);
+    const result = await runWrapper([
+      "explain",
+      "--bundle",
+      dir,
+      "--pod",
+      `${REPO}/tests/testdata/pod.json`,
+      "--config",
+      `${dir}/c.toml`,
+      ...args,
+    ], { program: CLI });
+    return { result, untouched: await Deno.readTextFile(`${dir}/config.json`) === spec };
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("explain shows the decision for a fixture bundle and modifies nothing", async () => {
+  const { result, untouched } = await explainFixture("", []);
+  equal(result.code, 0, result.stderr);
+  equal(untouched, true);
+  match(result.stdout, /^gids before +1000,50000,60000$/m);
+  match(result.stdout, /^gids after +1000,60000$/m);
+  match(result.stdout, /^dropped +50000$/m);
+  match(result.stdout, /^outcome +rewrite the spec, then run$/m);
+});
+
+Deno.test("explain --json reports policy verdicts and the refusal", async () => {
+  const policy =
+    '[policy]\nrun-as-group = { rule = "MustRunAsRange", ranges = [{ min = 2000, max = 3000 }] }\n';
+  const { result, untouched } = await explainFixture(policy, ["--json"]);
+  equal(result.code, 0, result.stderr);
+  equal(untouched, true);
+  const json = JSON.parse(result.stdout);
+  equal(json.verdict, "refuse");
+  deepEqual(json.gids, { before: [1000, 50000, 60000], after: [1000, 60000], dropped: [50000] });
+  equal(
+    json.refusal,
+    "run-as-group: 1000 is not in the allowed ranges [2000-3000] (namespace tenant-a)",
+  );
+});
+
+Deno.test("explain needs --bundle and says so", async () => {
+  const result = await runWrapper(["explain"], { program: CLI });
+  equal(result.code, 2);
+  match(result.stderr, /explain needs --bundle DIR/);
 });

@@ -273,6 +273,57 @@ test(
   },
 );
 
+test("audit mode runs the container unchanged and logs what enforce would drop", async (w, id) => {
+  const bundle = `${w.dir}/${id}`;
+  const original = await makeBundle(bundle, {
+    rootfs: w.rootfs,
+    annotations: containerdAnnotations(),
+  });
+  const config = await writeConfig(`${w.dir}`, w.pki, ['mode = "audit"']);
+  try {
+    const result = await runWrapper(["--root", w.root, "run", id], { cwd: bundle, config });
+    equal(result.stdout, `${ALICE} groups=1000(alice),50000(bypassed-group),60000\n`);
+    equal(await Deno.readTextFile(`${bundle}/config.json`), original);
+    const line = (await decisions(w.dir)).findLast((r) => r.container === id)!;
+    equal(line.level, "warn");
+    equal(line.verdict, "audit");
+    deepEqual((line.gids as { dropped: number[] }).dropped, [50000]);
+  } finally {
+    await writeConfig(`${w.dir}`, w.pki);
+  }
+});
+
+test("the node policy refuses an image-derived gid 0 on a real runc", async (w, id) => {
+  const bundle = `${w.dir}/${id}`;
+  const original = await makeBundle(bundle, {
+    rootfs: w.rootfs,
+    gid: 0,
+    additionalGids: [0, 60000],
+    annotations: containerdAnnotations(),
+  });
+  const config = await writeConfig(`${w.dir}`, w.pki, [
+    "[policy]",
+    'run-as-group = { rule = "MustRunAsRange", ranges = [{ min = 1000, max = 65534 }] }',
+  ]);
+  try {
+    const log = `${bundle}/log.json`;
+    const result = await runWrapper(
+      ["--root", w.root, "--log", log, "--log-format", "json", "run", id],
+      { cwd: bundle, config },
+    );
+    equal(result.code, 1);
+    equal(result.stdout, "");
+    const message = "strict-supplementalgroups: run-as-group: 0 is not in the allowed ranges " +
+      "[1000-65534] (namespace tenant-a)";
+    equal(result.stderr, `${message}\n`);
+    equal(JSON.parse(await Deno.readTextFile(log)).msg, message);
+    equal(await Deno.readTextFile(`${bundle}/config.json`), original);
+    equal(await runcStatus(w.root, id), undefined);
+  } finally {
+    await writeConfig(`${w.dir}`, w.pki);
+  }
+});
+
 async function childOf(pid: number): Promise<number> {
   let found: number | undefined;
   await waitFor("the runtime child", async () => {

@@ -54,7 +54,7 @@ export async function writeConfig(dir: string, pki: Pki, extra: string[] = []): 
     .filter((line) => !overridden.has(line.split("=")[0]!.trim()));
   await Deno.writeTextFile(
     path,
-    [...extra, ...base, "[logging]", `log-file = "${dir}/wrapper.log"`, ""].join("\n"),
+    [...base, ...extra, "[logging]", `log-file = "${dir}/wrapper.log"`, ""].join("\n"),
   );
   return path;
 }
