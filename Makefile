@@ -14,7 +14,7 @@ export DENO_NO_UPDATE_CHECK := 1
 
 DENO := $(shell command -v deno 2>/dev/null || echo $(TOOLS)/bin/deno)
 
-.PHONY: build install test e2e demo fmt lint check clean deno system-deps
+.PHONY: build install test e2e bench demo fmt lint check clean deno system-deps
 
 deno: $(DENO)
 
@@ -45,6 +45,10 @@ test: build system-deps
 # The containerd CRI end-to-end table alone (make test runs it too, as root).
 e2e: build system-deps
 	bash tools/run_tests.sh "$(DENO)" tests/containerd_e2e_test.ts
+
+# The start-path benchmark: overheads against bare runc measured in the same run.
+bench: build system-deps
+	$(DENO) run -P=test --quiet tools/bench.ts
 
 fmt: deno
 	$(DENO) fmt

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { parse } from "yaml";
+import { load } from "yaml";
 import { KubeletError } from "./errors.ts";
 
 /** A client certificate chain and its private key, PEM. */
@@ -33,7 +33,7 @@ export async function loadClientCredential(
   const where = `kubeconfig ${path}`;
   let doc: Record<string, unknown>;
   try {
-    doc = parse(await readText(path)) as Record<string, unknown>;
+    doc = load(await readText(path)) as Record<string, unknown>;
   } catch (error) {
     throw new KubeletError(`${where}: cannot read: ${(error as Error).message}`);
   }
