@@ -7,6 +7,7 @@
  * @module
  */
 
+import { makeRootfs } from "../support/bundle.ts";
 import { PAUSE_IMAGE } from "./containerd.ts";
 
 async function run(command: string, args: string[], cwd: string): Promise<void> {
@@ -28,23 +29,8 @@ export async function buildAndImportImage(dir: string, socket: string): Promise<
   await run("umoci", ["init", "--layout", "oci"], dir);
   await run("umoci", ["new", "--image", `oci:${tag}`], dir);
   await run("umoci", ["unpack", "--image", `oci:${tag}`, "unpacked"], dir);
-  const rootfs = `${dir}/unpacked/rootfs`;
-  for (const sub of ["bin", "etc", "tmp"]) {
-    await Deno.mkdir(`${rootfs}/${sub}`, { recursive: true });
-  }
-  await Deno.copyFile("/bin/busybox", `${rootfs}/bin/busybox`);
-  await Deno.chmod(`${rootfs}/bin/busybox`, 0o755);
-  for (const tool of ["sh", "id", "sleep", "cat"]) {
-    await Deno.symlink("busybox", `${rootfs}/bin/${tool}`);
-  }
-  await Deno.writeTextFile(
-    `${rootfs}/etc/passwd`,
-    "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000:alice:/home/alice:/bin/sh\n",
-  );
-  await Deno.writeTextFile(
-    `${rootfs}/etc/group`,
-    "root:x:0:\nalice:x:1000:\nbypassed-group:x:50000:alice\n",
-  );
+  // umoci made an empty rootfs; fill it as the runc tests do.
+  await makeRootfs(`${dir}/unpacked`);
   await run("umoci", ["repack", "--image", `oci:${tag}`, "unpacked"], dir);
   await run("umoci", [
     "config",
