@@ -10,7 +10,7 @@ targets=("$@")
 mkdir -p .cache
 junit=.cache/junit.xml
 rm -f "$junit"
-"$deno" test -P=test --quiet --frozen --doc --junit-path="$junit" "${targets[@]}"
+"$deno" test -P=test --frozen --doc --junit-path="$junit" "${targets[@]}"
 status=$?
 "$deno" run --quiet --allow-read=.cache tools/test_summary.ts "$junit" || status=1
 exit $status
