@@ -9,7 +9,6 @@
 import { IDENTITY_COMMANDS, locateCommand, logTarget } from "./argv.ts";
 import { describe, WrapperError } from "./errors.ts";
 import { dropLoaderVariables, handOff } from "./handoff.ts";
-import { appendRuncLog, runcLogLine } from "./runc_log.ts";
 import { configPath, readConfigText, runtimeFromText } from "./runtime_binary.ts";
 
 /** Prefix of every message the wrapper writes, as `kubectl describe` will show it. */
@@ -71,6 +70,8 @@ export async function refuse(argv: readonly string[], error: unknown): Promise<n
   console.error(message);
   const target = logTarget(argv);
   if (target.path !== undefined) {
+    // Loaded only on a refusal, to keep the pass-through path small.
+    const { appendRuncLog, runcLogLine } = await import("./runc_log.ts");
     await appendRuncLog(target.path, runcLogLine(message, target.format, new Date())).catch(
       (logError) => console.error(`${MESSAGE_PREFIX}cannot write --log: ${describe(logError)}`),
     );

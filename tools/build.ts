@@ -56,12 +56,13 @@ async function build(outDir: string, layout: Layout): Promise<void> {
   await Deno.mkdir(outDir, { recursive: true });
   const importMap = `${layout.root === REPO ? outDir : layout.root}/import_map.json`;
   await Deno.writeTextFile(importMap, JSON.stringify({ imports: await productImports() }, null, 2));
+  // One way of resolving modules for caching, compiling and running: a
+  // launcher resolving differently from the cache would miss it.
+  const resolution = ["--no-config", "--no-lock", `--import-map=${importMap}`];
   await _run(deno, [
     "cache",
     "--quiet",
-    "--no-config",
-    "--no-lock",
-    `--import-map=${importMap}`,
+    ...resolution,
     ...PROGRAMS.map((p) => `${layout.root}/${p.entry}`),
   ], {
     DENO_DIR: layout.denoDir,
@@ -75,8 +76,7 @@ async function build(outDir: string, layout: Layout): Promise<void> {
         "compile",
         "--quiet",
         "--no-prompt",
-        "--no-config",
-        `--import-map=${importMap}`,
+        ...resolution,
         ...flags,
         `--output=${out}`,
         `${layout.root}/${program.entry}`,
@@ -84,7 +84,7 @@ async function build(outDir: string, layout: Layout): Promise<void> {
       console.log(`built ${out}: compiled with deno compile (denort ${denort})`);
       continue;
     }
-    await _writeLauncher(out, layout, [`--import-map=${importMap}`, ...flags], {
+    await _writeLauncher(out, layout, [...resolution, ...flags], {
       entry: `${layout.root}/${program.entry}`,
       set: program.set,
     });
@@ -143,7 +143,7 @@ async function _writeLauncher(
     "# Made by tools/build.ts: no denort base binary was available for `deno compile`, so this",
     `# runs the same entry point with \`deno run\` under permission set "${set}" of deno.json.`,
     `DENO_DIR=${q(layout.denoDir)} DENO_NO_UPDATE_CHECK=1 exec ${q(layout.deno)} run --quiet \\`,
-    "  --no-prompt --cached-only --no-config --no-lock \\",
+    "  --no-prompt --cached-only \\",
     ...flags.map((flag) => `  ${q(flag)} \\`),
     `  ${q(entry)} "$@"`,
     "",
