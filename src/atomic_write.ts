@@ -16,8 +16,10 @@ export const TEMP_TAG = "ssgcr-tmp";
 /**
  * Replaces a regular file's content atomically.
  *
- * @param path The file; it must exist and be a regular file (not a symlink).
+ * @param path The file; it must be a regular file (not a symlink), or be missing when
+ *   `options.createMode` is given.
  * @param data The new content.
+ * @param options `createMode`: create a missing file with this mode (owned by the caller).
  * @throws {SpecError} When the file is not a regular file or any step fails; the original is intact.
  *
  * @example
@@ -30,26 +32,31 @@ export const TEMP_TAG = "ssgcr-tmp";
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function writeFileAtomic(path: string, data: Uint8Array): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: Uint8Array,
+  options: { createMode?: number } = {},
+): Promise<void> {
   const slash = path.lastIndexOf("/");
   const dir = slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash);
   const info = await Deno.lstat(path).catch((error) => {
+    if (error instanceof Deno.errors.NotFound && options.createMode !== undefined) return undefined;
     throw new SpecError(`${path}: cannot stat: ${error.message}`);
   });
-  if (!info.isFile) throw new SpecError(`${path}: not a regular file`);
+  if (info && !info.isFile) throw new SpecError(`${path}: not a regular file`);
   const random = crypto.getRandomValues(new Uint32Array(2)).join("");
   const temp = `${dir}/.${path.slice(slash + 1)}.${TEMP_TAG}-${random}`;
   try {
     using file = await Deno.open(temp, { createNew: true, write: true, mode: 0o600 });
-    await Deno.chmod(temp, (info.mode ?? 0o644) & 0o7777);
-    await Deno.chown(temp, info.uid, info.gid);
+    await Deno.chmod(temp, (info?.mode ?? options.createMode ?? 0o644) & 0o7777);
+    if (info) await Deno.chown(temp, info.uid, info.gid);
     for (let written = 0; written < data.length;) {
       written += await file.write(data.subarray(written));
     }
     await file.sync();
   } catch (error) {
     await Deno.remove(temp).catch(() => {});
-    throw new SpecError(`${path}: cannot write the new spec: ${(error as Error).message}`);
+    throw new SpecError(`${path}: cannot write the new content: ${(error as Error).message}`);
   }
   try {
     await Deno.rename(temp, path);

@@ -54,7 +54,10 @@ Deno.test("writeFileAtomic() leaves the original and no temp file when the disk 
     try {
       const path = `${dir}/config.json`;
       await Deno.writeTextFile(path, "original");
-      await rejects(writeFileAtomic(path, new Uint8Array(256 * 1024)), /cannot write the new spec/);
+      await rejects(
+        writeFileAtomic(path, new Uint8Array(256 * 1024)),
+        /cannot write the new content/,
+      );
       equal(await Deno.readTextFile(path), "original");
       equal((await entries(dir)).join(), "config.json");
     } finally {

@@ -1,6 +1,6 @@
 /**
  * The admin command-line tool: `version`, `check-config [FILE]`,
- * `explain --bundle DIR [...]`.
+ * `explain --bundle DIR [...]`, `install` and `uninstall`.
  *
  * @module
  */
@@ -9,8 +9,13 @@ import { parseArgs } from "parse-args";
 import { parseConfig } from "./config.ts";
 import { describe } from "./errors.ts";
 import { explain, explanationJson, formatExplanation } from "./explain.ts";
+import * as installer from "./install.ts";
+import { DEFAULT_HANDLER, HOST_WRAPPER } from "./install.ts";
 import { configPath, readConfigText } from "./runtime_binary.ts";
 import { VERSION } from "./version.ts";
+
+const CRI_CONFIG_DEFAULTS = "/etc/containerd/config.toml or\n" +
+  "                     /etc/crio/crio.conf.d/99-strict-supplementalgroups.conf";
 
 const CONFIG_DEFAULT = "$STRICT_SUPPLEMENTALGROUPS_CONFIG or " +
   "/etc/strict-supplementalgroups-container-runtime/config.toml";
@@ -22,6 +27,8 @@ commands:
   version              print the version
   check-config [FILE]  validate a configuration file
   explain --bundle DIR the decision the wrapper would make for a bundle
+  install --cri CRI    put the wrapper on this node and register it with the CRI
+  uninstall --cri CRI  remove the registration (and with --purge the wrapper)
 
 Run 'strict-supplementalgroups <command> --help' for a command's options.`,
   version: "usage: strict-supplementalgroups version\n\nPrints the version.",
@@ -44,6 +51,36 @@ options:
   --pod FILE       the Pod (or a PodList) instead of asking the kubelet
   --config FILE    the configuration (default: ${CONFIG_DEFAULT})
   --json           print JSON instead of a table`,
+  install: `usage: strict-supplementalgroups install --cri containerd|crio [options]
+
+Copies the wrapper to <host-root>/usr/local/bin/ and the runtime config (if
+--config is given) to <host-root>/etc/strict-supplementalgroups-container-runtime/,
+then registers the runtime handler with the CRI: a marked block at the end of
+containerd's config.toml (backed up once), or a drop-in in /etc/crio/crio.conf.d/.
+The CRI is restarted (containerd) or reloaded (CRI-O) only when its config
+changed. A second run with the same inputs changes nothing.
+
+options:
+  --cri CRI          containerd, or crio (also cri-o)
+  --host-root DIR    prefix of every host path (default /; /host in the DaemonSet)
+  --cri-config FILE  containerd's config.toml, or CRI-O's drop-in, as the host
+                     sees it (default ${CRI_CONFIG_DEFAULTS})
+  --handler NAME     the runtime handler and RuntimeClass handler (default ${DEFAULT_HANDLER})
+  --config FILE      the runtime config to install (default: keep the node's, or
+                     the embedded defaults)
+  --wrapper FILE     the wrapper binary to copy (default ${HOST_WRAPPER})
+  --no-restart       do not restart/reload the CRI; print the command instead
+  --dry-run          print the changes as a diff and change nothing`,
+  uninstall: `usage: strict-supplementalgroups uninstall --cri containerd|crio [options]
+
+Removes the runtime handler: containerd's config.toml goes back to its backup
+byte-for-byte when it is as install left it (else just the marked block goes),
+CRI-O's drop-in is deleted. The wrapper and its config stay, because the shims
+of running containers still call the wrapper; --purge removes them too.
+
+options: --cri, --host-root, --cri-config, --handler, --no-restart, --dry-run
+as for install, and
+  --purge            also remove the wrapper, and the config unless edited on the node`,
 };
 
 /**
@@ -74,6 +111,9 @@ export async function runCli(args: readonly string[]): Promise<number> {
         return 0;
       case "check-config":
         return await _checkConfig(rest);
+      case "install":
+      case "uninstall":
+        return await _install(command, rest);
       default:
         return await _explain(rest);
     }
@@ -132,5 +172,68 @@ async function _explain(args: readonly string[]): Promise<number> {
       ? JSON.stringify(explanationJson(explanation), null, 2)
       : formatExplanation(explanation),
   );
+  return 0;
+}
+
+async function _install(
+  command: "install" | "uninstall",
+  args: readonly string[],
+): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      cri: { type: "string" },
+      "host-root": { type: "string", default: "/" },
+      "cri-config": { type: "string" },
+      handler: { type: "string", default: DEFAULT_HANDLER },
+      config: { type: "string" },
+      wrapper: { type: "string", default: HOST_WRAPPER },
+      "no-restart": { type: "boolean", default: false },
+      "dry-run": { type: "boolean", default: false },
+      purge: { type: "boolean", default: false },
+    },
+  });
+  const cri = values.cri === "crio" ? "cri-o" : values.cri;
+  if (cri !== "containerd" && cri !== "cri-o") {
+    console.error(`strict-supplementalgroups: ${command} needs --cri containerd|crio\n`);
+    console.error(USAGE[command]);
+    return 2;
+  }
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(values.handler)) {
+    console.error(
+      `strict-supplementalgroups: --handler ${JSON.stringify(values.handler)}: ` +
+        "must be a DNS label (lowercase letters, digits, '-'), as RuntimeClass handlers are",
+    );
+    return 2;
+  }
+  const options = {
+    cri,
+    hostRoot: values["host-root"],
+    criConfig: values["cri-config"],
+    handler: values.handler,
+    config: values.config,
+    wrapper: values.wrapper,
+    purge: values.purge,
+  } as const;
+  const plan = command === "install"
+    ? await installer.planInstall(options)
+    : await installer.planUninstall(options);
+  for (const warning of plan.warnings) console.error(`warning: ${warning}`);
+  for (const note of plan.notes) console.log(note);
+  if (values["dry-run"]) {
+    console.log(installer.formatDiff(plan));
+    if (plan.reload) console.log(`would run: ${plan.reload.argv.join(" ")}`);
+    return 0;
+  }
+  await installer.applyPlan(plan);
+  for (const step of plan.steps) console.log(`${step.path}: ${step.summary}`);
+  if (plan.reload === undefined) {
+    console.log(`${command}: the CRI's configuration is unchanged; no restart needed`);
+  } else if (values["no-restart"]) {
+    console.log(`${command}: ${plan.reload.why}: run ${plan.reload.argv.join(" ")}`);
+  } else {
+    await installer.reloadCri(plan.reload);
+    console.log(`${command}: ran ${plan.reload.argv.join(" ")}`);
+  }
   return 0;
 }

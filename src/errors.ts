@@ -46,6 +46,11 @@ export class RefusalError extends WrapperError {
   override name = "RefusalError";
 }
 
+/** An install or uninstall step cannot be done safely; nothing was changed by that step. */
+export class InstallError extends WrapperError {
+  override name = "InstallError";
+}
+
 /**
  * Describes any thrown value as one line, for error messages.
  *

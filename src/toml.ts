@@ -26,3 +26,20 @@ export function parseToml(text: string, path: string): Record<string, unknown> {
     throw error;
   }
 }
+
+/**
+ * A table key as TOML writes it: bare when it can be, quoted otherwise.
+ *
+ * @param name The key.
+ * @returns The key's TOML spelling.
+ *
+ * @example
+ * ```ts
+ * import { tomlKey } from "./toml.ts";
+ * console.assert(tomlKey("runc") === "runc");
+ * console.assert(tomlKey("io.containerd.grpc.v1.cri") === '"io.containerd.grpc.v1.cri"');
+ * ```
+ */
+export function tomlKey(name: string): string {
+  return /^[A-Za-z0-9_-]+$/.test(name) ? name : JSON.stringify(name);
+}
