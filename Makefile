@@ -14,7 +14,7 @@ export DENO_NO_UPDATE_CHECK := 1
 
 DENO := $(shell command -v deno 2>/dev/null || echo $(TOOLS)/bin/deno)
 
-.PHONY: build install test e2e bench demo fmt lint check clean deno system-deps
+.PHONY: build install test e2e e2e-kind bench demo fmt lint check clean deno system-deps
 
 deno: $(DENO)
 
@@ -45,6 +45,12 @@ test: build system-deps
 # The containerd CRI end-to-end table alone (make test runs it too, as root).
 e2e: build system-deps
 	bash tools/run_tests.sh "$(DENO)" tests/containerd_e2e_test.ts
+
+# The same table on a kind cluster (a containerd and a CRI-O worker), installed
+# with the Dockerfile's image and deploy/. Needs Docker, kind and kubectl, and
+# says at once which are missing. KEEP_CLUSTER=1 keeps the cluster.
+e2e-kind: deno
+	$(DENO) run -P=test --quiet tests/kind/e2e_kind.ts
 
 # The start-path benchmark: overheads against bare runc measured in the same run.
 bench: build system-deps

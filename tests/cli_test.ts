@@ -12,14 +12,18 @@ Deno.test("strict-supplementalgroups version prints the version", async () => {
   match(result.stdout, /^strict-supplementalgroups \d+\.\d+\.\d+\n$/);
 });
 
-Deno.test("check-config accepts the example config in deploy/", async () => {
-  const result = await runWrapper(["check-config", `${REPO}/deploy/config/config.toml`], {
-    program: CLI,
+for (const [cri, runtime] of [["containerd", "runc"], ["cri-o", "crun"]]) {
+  Deno.test(`check-config accepts the ${cri} config in deploy/`, async () => {
+    const path = `${REPO}/deploy/overlays/${cri}/installer/config.toml`;
+    const result = await runWrapper(["check-config", path], { program: CLI });
+    equal(result.stderr, "");
+    equal(result.code, 0);
+    match(
+      result.stdout,
+      new RegExp(`ok \\(cri ${cri}, mode enforce, runtime ${runtime}, 0 namespace policies\\)`),
+    );
   });
-  equal(result.stderr, "");
-  equal(result.code, 0);
-  match(result.stdout, /ok \(cri containerd, mode enforce, runtime runc, 0 namespace policies\)/);
-});
+}
 
 Deno.test("check-config lists every problem with file, line, key and value", async () => {
   const dir = await Deno.makeTempDir();

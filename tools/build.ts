@@ -28,7 +28,11 @@ const PROGRAMS = [
 const { positionals, values } = parseArgs({
   args: Deno.args,
   allowPositionals: true,
-  options: { prefix: { type: "string", default: "/usr/local" } },
+  options: {
+    prefix: { type: "string", default: "/usr/local" },
+    // Compile even without DENORT_BIN: deno downloads denort (the Dockerfile's build stage).
+    compile: { type: "boolean", default: false },
+  },
 });
 const action = positionals[0] ?? "build";
 const deno = Deno.execPath();
@@ -71,7 +75,7 @@ async function build(outDir: string, layout: Layout): Promise<void> {
   for (const program of PROGRAMS) {
     const flags = await permissionFlags(`${layout.root}/deno.json`, program.set);
     const out = `${outDir}/${program.name}`;
-    if (denort) {
+    if (denort || values.compile) {
       await _run(deno, [
         "compile",
         "--quiet",
@@ -80,8 +84,8 @@ async function build(outDir: string, layout: Layout): Promise<void> {
         ...flags,
         `--output=${out}`,
         `${layout.root}/${program.entry}`,
-      ], { DENORT_BIN: denort, DENO_DIR: layout.denoDir });
-      console.log(`built ${out}: compiled with deno compile (denort ${denort})`);
+      ], { ...(denort ? { DENORT_BIN: denort } : {}), DENO_DIR: layout.denoDir });
+      console.log(`built ${out}: compiled with deno compile (denort ${denort ?? "downloaded"})`);
       continue;
     }
     await _writeLauncher(out, layout, [...resolution, ...flags], {

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Installs the system packages the demo and the tests use: runc (the real
 # low-level runtime), openssl (test CAs), busybox-static (the test rootfs),
-# procps, and for the e2e containerd and umoci.
+# procps, and for the e2e containerd and umoci. Also unpacks Debian's
+# kubernetes-client (kubectl 1.20 with its old built-in kustomize) into
+# .tools/, where the deploy/ tests render the overlays with it; it is not
+# installed system-wide, so it never shadows a newer kubectl.
 # Needs root; without it, says what is missing and leaves the rest to the
 # tests, which report such prerequisites as skipped.
 set -euo pipefail
+tools="$(cd "$(dirname "$0")/.." && pwd)/.tools"
 missing=()
 command -v runc >/dev/null || missing+=(runc)
 command -v openssl >/dev/null || missing+=(openssl)
@@ -13,12 +17,24 @@ command -v pgrep >/dev/null || missing+=(procps)
 # The containerd e2e: containerd 1.6 (its CRI plugin) and umoci to build the image.
 command -v containerd >/dev/null || missing+=(containerd)
 command -v umoci >/dev/null || missing+=(umoci)
-[ ${#missing[@]} -eq 0 ] && exit 0
+need_kubectl=0
+[ -x "$tools/kubernetes-client/usr/bin/kubectl" ] || need_kubectl=1
+[ ${#missing[@]} -eq 0 ] && [ $need_kubectl -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
   echo "system-deps: not root; cannot install ${missing[*]} (tests that need them will be skipped)" >&2
   exit 0
 fi
-echo "system-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "system-deps: installing ${missing[*]}"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [ $need_kubectl -eq 1 ]; then
+  echo "system-deps: unpacking Debian's kubernetes-client into $tools/kubernetes-client"
+  scratch=$(mktemp -d)
+  (cd "$scratch" && apt-get download -qq kubernetes-client 2>/dev/null)
+  mkdir -p "$tools/kubernetes-client"
+  dpkg-deb -x "$scratch"/kubernetes-client_*.deb "$tools/kubernetes-client"
+  rm -rf "$scratch"
+fi

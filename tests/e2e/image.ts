@@ -2,7 +2,8 @@
  * The e2e image, built here (no registry is reachable): busybox-static in an
  * OCI layout made with umoci, whose /etc/passwd has alice (1000) and whose
  * /etc/group makes alice a member of bypassed-group (50000). The same image
- * serves as the sandbox ("pause") image. Imported with `ctr images import`.
+ * serves as the sandbox ("pause") image. Imported with `ctr images import`
+ * (containerd) or `skopeo copy` (CRI-O, in the kind harness).
  *
  * @module
  */
@@ -18,14 +19,13 @@ async function run(command: string, args: string[], cwd: string): Promise<void> 
 }
 
 /**
- * Builds the image and imports it into containerd's `k8s.io` namespace.
+ * Builds the image as an OCI archive (a tar of an OCI layout).
  *
  * @param dir A work directory.
- * @param socket containerd's socket.
- * @returns The image reference.
+ * @returns The archive's path.
  */
-export async function buildAndImportImage(dir: string, socket: string): Promise<string> {
-  const [name, tag] = PAUSE_IMAGE.split(":") as [string, string];
+export async function buildImageArchive(dir: string): Promise<string> {
+  const tag = PAUSE_IMAGE.split(":")[1]!;
   await run("umoci", ["init", "--layout", "oci"], dir);
   await run("umoci", ["new", "--image", `oci:${tag}`], dir);
   await run("umoci", ["unpack", "--image", `oci:${tag}`, "unpacked"], dir);
@@ -42,16 +42,37 @@ export async function buildAndImportImage(dir: string, socket: string): Promise<
     "2147483647",
   ], dir);
   await run("tar", ["-C", "oci", "-cf", "image.tar", "."], dir);
-  await run("ctr", [
-    "--address",
-    socket,
+  return `${dir}/image.tar`;
+}
+
+/**
+ * The `ctr` arguments that import the archive into the CRI's `k8s.io`
+ * namespace under {@linkcode PAUSE_IMAGE}'s name.
+ *
+ * @param archive From {@linkcode buildImageArchive}.
+ * @returns The arguments after `ctr [--address SOCKET]`.
+ */
+export function ctrImportArgs(archive: string): string[] {
+  return [
     "--namespace",
     "k8s.io",
     "images",
     "import",
     "--base-name",
-    name,
-    "image.tar",
-  ], dir);
+    PAUSE_IMAGE.split(":")[0]!,
+    archive,
+  ];
+}
+
+/**
+ * Builds the image and imports it into containerd's `k8s.io` namespace.
+ *
+ * @param dir A work directory.
+ * @param socket containerd's socket.
+ * @returns The image reference.
+ */
+export async function buildAndImportImage(dir: string, socket: string): Promise<string> {
+  const archive = await buildImageArchive(dir);
+  await run("ctr", ["--address", socket, ...ctrImportArgs(archive)], dir);
   return PAUSE_IMAGE;
 }

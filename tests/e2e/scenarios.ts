@@ -15,33 +15,9 @@ import type { Pki } from "../support/pki.ts";
 import { type Containerd, startContainerd } from "./containerd.ts";
 import { CriClient } from "./cri_client.ts";
 import { buildAndImportImage } from "./image.ts";
+import { HANDLERS, type Outcome, type Row, type SecurityFields, TABLE } from "./table.ts";
 
-/** A Pod's or container's security context, as in the Pod manifest. */
-export interface SecurityFields {
-  runAsUser?: number;
-  runAsGroup?: number;
-  supplementalGroups?: number[];
-  fsGroup?: number;
-}
-
-/** One row of the table. */
-export interface Row {
-  name: string;
-  pod: SecurityFields;
-  container?: SecurityFields;
-  config?: string[];
-  expect: Record<string, string | { error: string }>;
-}
-
-/** What one row produced on one handler. */
-export type Outcome =
-  | { kind: "ran"; create: string; exec: string; sandboxReady: boolean }
-  | { kind: "refused"; error: string; sandboxReady: boolean };
-
-export const TABLE: { rows: Row[] } = JSON.parse(
-  await Deno.readTextFile(new URL("./scenarios.json", import.meta.url)),
-);
-export const HANDLERS = ["runc", "strict-supplementalgroups"] as const;
+export { HANDLERS, type Outcome, type Row, type SecurityFields, TABLE };
 
 /** The running e2e world: containerd, the image, the kubelet stand-in, a CRI client. */
 export class E2e {
