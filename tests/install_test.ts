@@ -177,7 +177,10 @@ nodeTest("install --dry-run prints the diff and the restart, and writes nothing"
   const before = await snapshot(root);
   const result = await install(root, "--cri", "containerd", "--dry-run");
   equal(result.code, 0, result.stderr);
-  match(result.stdout, /^\+\[plugins\."io\.containerd\.grpc\.v1\.cri"\.containerd\.runtimes\.strict/m);
+  match(
+    result.stdout,
+    /^\+\[plugins\."io\.containerd\.grpc\.v1\.cri"\.containerd\.runtimes\.strict/m,
+  );
   match(
     result.stdout,
     /^\+ {2}BinaryName = "\/usr\/local\/bin\/strict-supplementalgroups-container-runtime"$/m,
