@@ -268,7 +268,9 @@ export function parseInvocation(argv: readonly string[], flavour: Flavour): Invo
   }
   const command = argv[i];
   if (command === undefined) throw new UsageError(`${flavour} command line has no command`);
-  const commandTable = (flavour === "runc" ? RUNC_COMMANDS : CRUN_COMMANDS)[command];
+  const commands = flavour === "runc" ? RUNC_COMMANDS : CRUN_COMMANDS;
+  // Own keys only: a command word such as `toString` must not find Object.prototype's.
+  const commandTable = Object.hasOwn(commands, command) ? commands[command] : undefined;
   if (commandTable === undefined) throw new UsageError(`${command} is not an identity command`);
   // runc's next release parses global flags after the command as well.
   const commandNames = _index(commandTable);
@@ -464,16 +466,32 @@ function _rejectConflicts(flags: readonly ParsedFlag[]): void {
 }
 
 /**
- * The caller's `--log` and `--log-format`, found leniently so that even an
- * invocation that cannot be parsed gets its refusal into the caller's log.
+ * The caller's `--log` and `--log-format`: the global flags as the runtime
+ * reads them when the invocation parses (words after an exec's container id
+ * belong to the process, `exec ID sh --log x` must not name the log), else
+ * found leniently so that even an invocation that cannot be parsed gets its
+ * refusal into the caller's log.
  *
  * @param argv The wrapper's arguments.
  * @returns The log path and format, when given.
  */
 export function logTarget(argv: readonly string[]): { path?: string; format?: string } {
   const target: { path?: string; format?: string } = {};
+  for (const flavour of ["runc", "crun"] as const) {
+    let globals: readonly ParsedFlag[];
+    try {
+      globals = parseInvocation(argv, flavour).globals;
+    } catch {
+      continue;
+    }
+    const path = flagValue(globals, "log");
+    const format = flagValue(globals, "log-format");
+    if (path !== undefined) target.path = path;
+    if (format !== undefined) target.format = format;
+    return target;
+  }
   for (let i = 0; i < argv.length; i++) {
-    const match = /^--?(log|log-format)(?:=(.*))?$/.exec(argv[i]!);
+    const match = /^--?(log|log-format)(?:=([\s\S]*))?$/.exec(argv[i]!);
     if (match === null) continue;
     const value = match[2] ?? argv[++i];
     if (value === undefined) break;

@@ -294,6 +294,12 @@ const REFUSED: [string, "runc" | "crun", string[], RegExp][] = [
   ["a bad runc bool", "runc", ["run", "--detach=maybe", "id"], /invalid boolean/],
   ["bad flag syntax", "runc", ["create", "---bundle", "/b", "id"], /bad flag syntax/],
   ["no command", "runc", ["--root", "/r"], /no command/],
+  [
+    "a command word named like an Object.prototype member",
+    "crun",
+    ["--cgroup-m", "systemd", "toString", "create"],
+    /toString is not an identity command/,
+  ],
 ];
 
 for (const [name, flavour, argv, message] of REFUSED) {
@@ -331,4 +337,13 @@ Deno.test("logTarget() finds the caller's --log even in an unparsable command li
   );
   deepEqual(logTarget(["-log=/x", "exec"]), { path: "/x" });
   deepEqual(logTarget(["create", "id"]), {});
+});
+
+Deno.test("logTarget() takes the runtime's --log, not one among an exec's process arguments", () => {
+  deepEqual(
+    logTarget(["--log", "/run/l.json", "exec", "id", "sh", "--log", "/var/log/other"]),
+    { path: "/run/l.json" },
+  );
+  deepEqual(logTarget(["exec", "id", "sh", "--log=/var/log/other"]), {});
+  deepEqual(logTarget(["--log=/run/a\nb", "create", "id"]), { path: "/run/a\nb" });
 });

@@ -47,9 +47,18 @@ export async function fetchPods(request: KubeletRequest): Promise<Pod[]> {
   const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
   const where = `kubelet ${request.url}/pods`;
   const body = await new Promise<string>((resolve, reject) => {
+    // Set once the status line is in: a connection lost after it is a cut-off
+    // answer, not a refused client certificate.
+    let answered: { status: number; bytes: number } | undefined;
     const fail = (error: Error) => {
       clearTimeout(timer);
-      reject(error instanceof KubeletError ? error : _explain(error, where, request));
+      if (error instanceof KubeletError) return reject(error);
+      reject(
+        answered === undefined ? _explain(error, where, request) : new KubeletError(
+          `${where}: answer (status ${answered.status}) cut off after ${answered.bytes} bytes: ` +
+            error.message,
+        ),
+      );
     };
     const req = https.request({
       host,
@@ -66,12 +75,14 @@ export async function fetchPods(request: KubeletRequest): Promise<Pod[]> {
     }, (res) => {
       const chunks: Uint8Array[] = [];
       let size = 0;
+      const progress = { status: res.statusCode ?? 0, bytes: 0 };
+      answered = progress;
       res.on("data", (chunk: Uint8Array) => {
         size += chunk.length;
+        progress.bytes = size;
         if (size > request.maxBytes) {
-          req.destroy(
-            new KubeletError(`${where}: answer exceeds ${request.maxBytes} bytes; refused`),
-          );
+          fail(new KubeletError(`${where}: answer exceeds ${request.maxBytes} bytes; refused`));
+          req.destroy();
           return;
         }
         chunks.push(chunk);
@@ -84,10 +95,11 @@ export async function fetchPods(request: KubeletRequest): Promise<Pod[]> {
         reject(_status(res.statusCode ?? 0, text, where));
       });
     });
+    // The cause is settled before the connection is torn down, so that the
+    // errors the teardown raises cannot replace it.
     const timer = setTimeout(() => {
-      req.destroy(
-        new KubeletError(`${where}: no answer within ${request.timeoutMs / 1000}s`),
-      );
+      fail(new KubeletError(`${where}: no answer within ${request.timeoutMs / 1000}s`));
+      req.destroy();
     }, request.timeoutMs);
     req.on("error", fail);
     req.end();
