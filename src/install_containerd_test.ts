@@ -1,5 +1,5 @@
 import { deepEqual, equal, ok, throws } from "assert";
-import { parse } from "toml";
+import { parsePlainToml as parse } from "../tests/support/plain_toml.ts";
 import { addContainerdHandler, removeContainerdHandler, RUNC_SHIM } from "./install_containerd.ts";
 
 const OPTIONS = { handler: "strict-supplementalgroups", binary: "/usr/local/bin/ssgcr" };

@@ -1,5 +1,5 @@
 import { deepEqual, ok, throws } from "assert";
-import { parse } from "toml";
+import { parsePlainToml as parse } from "../tests/support/plain_toml.ts";
 import { assertNoOtherHandler, crioDropIn, isOurDropIn } from "./install_crio.ts";
 
 const OPTIONS = { handler: "strict-supplementalgroups", binary: "/usr/local/bin/ssgcr" };

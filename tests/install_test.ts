@@ -7,7 +7,7 @@
  */
 
 import { deepEqual, equal, match, notEqual, ok } from "assert";
-import { parse } from "toml";
+import { parsePlainToml as parse } from "./support/plain_toml.ts";
 import { CLI, have, REPO, type RunResult, WRAPPER } from "./support/wrapper.ts";
 
 const HANDLER = "strict-supplementalgroups";
