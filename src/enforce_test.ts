@@ -1,58 +1,12 @@
 import { deepEqual, equal, rejects } from "assert";
+import { FakeHost, TENANT_A_POD as POD } from "../tests/support/fake_host.ts";
 import { type Config, DEFAULT_CONFIG } from "./config.ts";
-import type { LogRecord } from "./decision_log.ts";
 import { enforceWith } from "./enforce.ts";
 import { RefusalError, UsageError } from "./errors.ts";
-import type { Host } from "./host.ts";
-import type { Pod } from "./pod.ts";
 
 const SPEC = await Deno.readTextFile(
   new URL("../tests/testdata/containerd-config.json", import.meta.url),
 );
-const POD: Pod = {
-  metadata: { namespace: "tenant-a", name: "app", uid: "0b6c5a5e-8f4e-4c2a-9d1e-000000000001" },
-  spec: {
-    securityContext: { runAsUser: 1000, runAsGroup: 1000, supplementalGroups: [60000] },
-    containers: [{ name: "main" }],
-  },
-};
-
-/** A host whose files live in a map and whose hand-off records the argv. */
-class FakeHost implements Host {
-  files = new Map<string, string>();
-  written: string[] = [];
-  handed: { runtime: string; args: readonly string[] }[] = [];
-  logs: LogRecord[] = [];
-  pods: Pod[] = [POD];
-  cwd = () => "/work";
-  readSpecFile(path: string) {
-    const text = this.files.get(path);
-    return text === undefined
-      ? Promise.reject(new Error(`${path}: not found`))
-      : Promise.resolve(text);
-  }
-  writeFileAtomic(path: string, data: Uint8Array) {
-    this.written.push(path);
-    this.files.set(path, new TextDecoder().decode(data));
-    return Promise.resolve();
-  }
-  fetchPods() {
-    return Promise.resolve(this.pods);
-  }
-  containerBundle(_config: Config, root: string | undefined, id: string) {
-    equal(root, "/run/runc");
-    return Promise.resolve(`/bundles/${id}`);
-  }
-  handOff(runtime: string, args: readonly string[]) {
-    this.handed.push({ runtime, args });
-    return Promise.resolve(0);
-  }
-  log(_config: Config, record: LogRecord) {
-    this.logs.push(record);
-    return Promise.resolve();
-  }
-}
-
 const gidsIn = (text: string) =>
   JSON.parse(text).process?.user?.additionalGids ??
     JSON.parse(text).user?.additionalGids;

@@ -4,9 +4,9 @@
  */
 
 import { deepEqual, equal, match } from "assert";
-import { containerdAnnotations, makeBundle, makeRootfs } from "./support/bundle.ts";
+import { containerdAnnotations, makeBundle } from "./support/bundle.ts";
 import { podFixture, startKubelet } from "./support/kubelet_standin.ts";
-import { makePki, type Pki } from "./support/pki.ts";
+import { makeWorld, type World } from "./support/world.ts";
 import {
   decisions,
   rootTestsBlocker,
@@ -29,28 +29,9 @@ if (blocker !== undefined) {
 const POD = podFixture({ runAsUser: 1000, runAsGroup: 1000, supplementalGroups: [60000, 60001] });
 const ALICE = "uid=1000(alice) gid=1000(alice)";
 
-interface World {
-  dir: string;
-  pki: Pki;
-  rootfs: string;
-  root: string;
-  config: string;
-}
-
 let shared: Promise<World> | undefined;
 function world(): Promise<World> {
-  shared ??= (async () => {
-    const dir = await Deno.makeTempDir({ prefix: "ssgcr-runc-" });
-    await Deno.mkdir(`${dir}/pki`);
-    const pki = await makePki(`${dir}/pki`);
-    return {
-      dir,
-      pki,
-      rootfs: await makeRootfs(dir),
-      root: `${dir}/runc-root`,
-      config: await writeConfig(dir, pki),
-    };
-  })();
+  shared ??= makeWorld("ssgcr-runc-");
   return shared;
 }
 

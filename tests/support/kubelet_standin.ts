@@ -7,6 +7,7 @@
  * @module
  */
 
+import type { ServerResponse } from "node:http";
 import https from "node:https";
 import type { Pki } from "./pki.ts";
 
@@ -18,12 +19,20 @@ export interface Behaviour {
   body?: string;
   /** Wait this long before answering. */
   delayMs?: number;
+  /** Answer 200 with a body of this many bytes, streamed as fast as the client reads. */
+  streamBytes?: number;
+  /** Answer 200, promise a longer body, send this much of it, then close the connection. */
+  cutOff?: string;
+  /** Answer 200, send the beginning of the body, then nothing more. */
+  stall?: boolean;
 }
 
 export interface KubeletStandIn {
   readonly behaviour: Behaviour;
   /** Client certificate subjects of the requests served so far. */
   readonly clients: string[];
+  /** Body bytes handed to the connection so far. */
+  readonly sent: { bytes: number };
   close(): Promise<void>;
 }
 
@@ -40,6 +49,7 @@ export const KUBELET_PORT = 10250;
 export async function startKubelet(pki: Pki, pods: unknown[] = []): Promise<KubeletStandIn> {
   const behaviour: Behaviour = { pods };
   const clients: string[] = [];
+  const sent = { bytes: 0 };
   const timers = new Set<ReturnType<typeof setTimeout>>();
   const server = https.createServer({
     cert: await Deno.readTextFile(pki.kubeletCrt),
@@ -54,6 +64,17 @@ export async function startKubelet(pki: Pki, pods: unknown[] = []): Promise<Kube
     const answer = () => {
       if (req.url !== "/pods") {
         res.writeHead(404).end("404 page not found");
+      } else if (behaviour.streamBytes !== undefined) {
+        res.writeHead(200, { "content-type": "application/json" });
+        _stream(res, behaviour.streamBytes, sent);
+      } else if (behaviour.cutOff !== undefined) {
+        res.writeHead(200, {
+          "content-type": "application/json",
+          "content-length": String(behaviour.cutOff.length + 4096),
+        });
+        res.write(behaviour.cutOff, () => req.socket.destroy());
+      } else if (behaviour.stall) {
+        res.writeHead(200, { "content-type": "application/json" }).write('{"items":[');
       } else if (behaviour.status !== undefined) {
         res.writeHead(behaviour.status, { "content-type": "text/plain" }).end(behaviour.body ?? "");
       } else {
@@ -80,6 +101,7 @@ export async function startKubelet(pki: Pki, pods: unknown[] = []): Promise<Kube
   return {
     behaviour,
     clients,
+    sent,
     close: () =>
       new Promise<void>((resolve) => {
         for (const timer of timers) clearTimeout(timer);
@@ -87,6 +109,22 @@ export async function startKubelet(pki: Pki, pods: unknown[] = []): Promise<Kube
         server.close(() => resolve());
       }),
   };
+}
+
+/** Writes `total` bytes of spaces, 1 MiB at a time, waiting whenever the client lags. */
+function _stream(res: ServerResponse, total: number, sent: { bytes: number }): void {
+  const chunk = new Uint8Array(1 << 20).fill(0x20);
+  let left = total;
+  const pump = () => {
+    while (left > 0 && !res.destroyed) {
+      const piece = left >= chunk.length ? chunk : chunk.subarray(0, left);
+      left -= piece.length;
+      sent.bytes += piece.length;
+      if (!res.write(piece)) return void res.once("drain", pump);
+    }
+    if (!res.destroyed) res.end();
+  };
+  pump();
 }
 
 /** Options for {@linkcode podFixture}. */
@@ -136,4 +174,14 @@ export function podFixture(options: PodOptions = {}): Record<string, unknown> {
     },
     status: { phase: "Pending" },
   };
+}
+
+/**
+ * The Pod of the bundles `makeBundle` (bundle.ts) makes with containerd's annotations: alice
+ * (uid and gid 1000) declaring supplementalGroups [60000], so the image's 50000 is dropped.
+ *
+ * @returns The Pod object.
+ */
+export function alicePod(): Record<string, unknown> {
+  return podFixture({ runAsUser: 1000, runAsGroup: 1000, supplementalGroups: [60000] });
 }

@@ -6,7 +6,8 @@
  * - a cluster CA and the node's client certificate `system:node:<host>` in
  *   one PEM with its key, like kubeadm's `kubelet-client-current.pem`;
  * - a kubeconfig pointing at it;
- * - an unrelated CA with its own client certificate, for negative tests.
+ * - an unrelated CA with its own client certificate, for negative tests;
+ * - a node client certificate from the cluster CA that expired in 2020.
  *
  * @module
  */
@@ -25,6 +26,8 @@ export interface Pki {
   readonly otherCa: string;
   /** A kubeconfig whose client certificate the kubelet does not trust. */
   readonly otherKubeconfig: string;
+  /** A kubeconfig whose client certificate, from the cluster CA, expired on 2020-01-02. */
+  readonly expiredKubeconfig: string;
 }
 
 async function openssl(dir: string, ...args: string[]): Promise<void> {
@@ -59,6 +62,44 @@ async function ca(dir: string, name: string, subject: string): Promise<void> {
     subject,
     "-days",
     "2",
+  );
+}
+
+/** A certificate valid only between two past dates, signed with `openssl ca` (x509 cannot). */
+async function expiredLeaf(dir: string, name: string, subject: string, signer: string) {
+  await openssl(dir, "req", ...newKey(name), "-out", `${name}.csr`, "-subj", subject);
+  const db = `${dir}/${name}-db`;
+  await Deno.mkdir(db);
+  await Deno.writeTextFile(`${db}/index.txt`, "");
+  await Deno.writeTextFile(`${db}/serial`, "1000\n");
+  await Deno.writeTextFile(
+    `${db}/ca.cnf`,
+    `[ca]\ndefault_ca = c\n[c]\ndatabase = ${db}/index.txt\nnew_certs_dir = ${db}\n` +
+      `serial = ${db}/serial\ndefault_md = sha256\npolicy = p\n` +
+      "[p]\norganizationName = optional\ncommonName = supplied\n" +
+      "[ext]\nextendedKeyUsage = clientAuth\nkeyUsage = digitalSignature\n",
+  );
+  await openssl(
+    dir,
+    "ca",
+    "-batch",
+    "-config",
+    `${db}/ca.cnf`,
+    "-cert",
+    `${signer}.crt`,
+    "-keyfile",
+    `${signer}.key`,
+    "-in",
+    `${name}.csr`,
+    "-out",
+    `${name}.crt`,
+    "-startdate",
+    "20200101000000Z",
+    "-enddate",
+    "20200102000000Z",
+    "-extensions",
+    "ext",
+    "-notext",
   );
 }
 
@@ -147,6 +188,7 @@ export async function makePki(dir: string): Promise<Pki> {
     "other-ca",
     "extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n",
   );
+  await expiredLeaf(dir, "expired", `/O=system:nodes/CN=system:node:${hostname}`, "cluster-ca");
   const read = (name: string) => Deno.readTextFile(`${dir}/${name}`);
   await Deno.writeTextFile(
     `${dir}/kubelet.crt`,
@@ -165,6 +207,11 @@ export async function makePki(dir: string): Promise<Pki> {
     kubeconfigText(`${dir}/kubelet-client-current.pem`),
   );
   await Deno.writeTextFile(`${dir}/intruder.conf`, kubeconfigText(`${dir}/intruder.pem`));
+  await Deno.writeTextFile(
+    `${dir}/expired.pem`,
+    (await read("expired.crt")) + (await read("expired.key")),
+  );
+  await Deno.writeTextFile(`${dir}/expired.conf`, kubeconfigText(`${dir}/expired.pem`));
   return {
     dir,
     hostname,
@@ -175,5 +222,6 @@ export async function makePki(dir: string): Promise<Pki> {
     kubeconfig: `${dir}/kubelet.conf`,
     otherCa: `${dir}/other-ca.crt`,
     otherKubeconfig: `${dir}/intruder.conf`,
+    expiredKubeconfig: `${dir}/expired.conf`,
   };
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { deepStrictEqual, doesNotMatch, match, strictEqual } from "assert";
 import type { Pki } from "./pki.ts";
 
 export const REPO = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
@@ -16,27 +17,118 @@ export interface RunResult {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
+  /** The process's peak resident set (VmHWM) as last sampled, when asked for. */
+  readonly peakRssKb?: number;
+}
+
+/** How to run the wrapper. */
+export interface RunOptions {
+  /** The config file (`STRICT_SUPPLEMENTALGROUPS_CONFIG`). */
+  config?: string;
+  cwd?: string;
+  /** Another program in the wrapper's place (runc, for comparisons). */
+  program?: string;
+  /** More environment variables (e.g. `DENO_AUDIT_PERMISSIONS`). */
+  env?: Record<string, string>;
+}
+
+function _command(args: string[], options: RunOptions, stdio: "piped" | "null"): Deno.Command {
+  return new Deno.Command(options.program ?? WRAPPER, {
+    args,
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    env: {
+      ...(options.config ? { STRICT_SUPPLEMENTALGROUPS_CONFIG: options.config } : {}),
+      ...options.env,
+    },
+    stdin: "null",
+    stdout: stdio,
+    stderr: stdio,
+  });
 }
 
 /**
  * Runs the wrapper to completion.
  *
  * @param args Its arguments.
- * @param options Config file, working directory, stdin.
+ * @param options Config file, working directory, program, environment;
+ *   `measureRss` samples the process's peak memory while it runs.
  * @returns Exit code and output.
  */
 export async function runWrapper(
   args: string[],
-  options: { config?: string; cwd?: string; program?: string } = {},
+  options: RunOptions & { measureRss?: boolean } = {},
 ): Promise<RunResult> {
-  const out = await new Deno.Command(options.program ?? WRAPPER, {
-    args,
-    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-    env: options.config ? { STRICT_SUPPLEMENTALGROUPS_CONFIG: options.config } : {},
-    stdin: "null",
-  }).output();
+  const child = _command(args, options, "piped").spawn();
+  const peak = options.measureRss ? _samplePeakRss(child.pid) : undefined;
+  const out = await child.output();
   const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+  return {
+    code: out.code,
+    stdout: decode(out.stdout),
+    stderr: decode(out.stderr),
+    ...(peak === undefined ? {} : { peakRssKb: await peak }),
+  };
+}
+
+/**
+ * Samples the process's VmHWM every 10 ms until it is gone; the largest value read. A shell
+ * does the reading: Deno grants `/proc/<pid>/` only to programs allowed everything.
+ */
+async function _samplePeakRss(pid: number): Promise<number> {
+  const out = await new Deno.Command("sh", {
+    args: [
+      "-c",
+      'while kill -0 "$1" 2>/dev/null; do grep VmHWM "/proc/$1/status"; sleep 0.01; done',
+      "sh",
+      String(pid),
+    ],
+    stdin: "null",
+    stderr: "null",
+  }).output();
+  const values = new TextDecoder().decode(out.stdout).match(/\d+/g) ?? [];
+  return Math.max(0, ...values.map(Number));
+}
+
+/**
+ * Asserts that a run failed closed as DESIGN §8 says: exit status 1,
+ * nothing on stdout, one line on stderr naming the cause (never an internal
+ * error), and that same line as the only runc-format JSON line of `--log`.
+ *
+ * @param result The run.
+ * @param log The `--log` file given to it (absent before the run).
+ * @param cause What the message must name.
+ * @returns The message.
+ */
+export async function assertFailedClosed(
+  result: RunResult,
+  log: string,
+  cause: RegExp,
+): Promise<string> {
+  strictEqual(result.code, 1, result.stderr);
+  strictEqual(result.stdout, "");
+  const [message, ...rest] = result.stderr.split("\n");
+  deepStrictEqual(rest, [""], `one line on stderr: ${result.stderr}`);
+  match(message!, /^strict-supplementalgroups: /);
+  doesNotMatch(message!, /internal error/);
+  match(message!, cause);
+  const lines = (await Deno.readTextFile(log)).split("\n");
+  deepStrictEqual(lines.slice(1), [""], "one line in --log");
+  const line = JSON.parse(lines[0]!);
+  deepStrictEqual(Object.keys(line), ["level", "msg", "time"]);
+  strictEqual(line.level, "error");
+  strictEqual(line.msg, message);
+  match(line.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
+  return message!;
+}
+
+/**
+ * The names in a directory, sorted (to show that no temp file was left).
+ *
+ * @param dir The directory.
+ * @returns Its entries' names.
+ */
+export async function listDir(dir: string): Promise<string[]> {
+  return (await Array.fromAsync(Deno.readDir(dir))).map((entry) => entry.name).sort();
 }
 
 /**
@@ -83,6 +175,14 @@ export async function have(command: string, args = ["--version"]): Promise<boole
 /** Why root-only tests cannot run here, or `undefined` when they can. */
 export async function rootTestsBlocker(): Promise<string | undefined> {
   if (Deno.uid() !== 0) return "not root";
+  return await kubeletTestsBlocker();
+}
+
+/**
+ * Why tests against the kubelet stand-in cannot run here (they need openssl
+ * for the PKI, runc for `runc spec`, busybox for the rootfs), or `undefined`.
+ */
+export async function kubeletTestsBlocker(): Promise<string | undefined> {
   if (!await have("runc")) return "runc is not installed";
   if (!await have("openssl", ["version"])) return "openssl is not installed";
   if (!await Deno.stat("/bin/busybox").then(() => true, () => false)) {
@@ -96,21 +196,11 @@ export async function rootTestsBlocker(): Promise<string | undefined> {
  * containers that outlive the call or must be signalled.
  *
  * @param args Its arguments.
- * @param options Config file, working directory, program.
+ * @param options Config file, working directory, program, environment.
  * @returns The child process.
  */
-export function spawnWrapper(
-  args: string[],
-  options: { config?: string; cwd?: string; program?: string } = {},
-): Deno.ChildProcess {
-  return new Deno.Command(options.program ?? WRAPPER, {
-    args,
-    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-    env: options.config ? { STRICT_SUPPLEMENTALGROUPS_CONFIG: options.config } : {},
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+export function spawnWrapper(args: string[], options: RunOptions = {}): Deno.ChildProcess {
+  return _command(args, options, "null").spawn();
 }
 
 /**
@@ -156,4 +246,63 @@ export async function runcDelete(root: string, id: string): Promise<void> {
     stdout: "null",
     stderr: "null",
   }).output();
+}
+
+/**
+ * Removes every container in a runc root.
+ *
+ * @param root The runc root.
+ * @returns How many there were.
+ */
+export async function runcDeleteAll(root: string): Promise<number> {
+  const out = await new Deno.Command("runc", { args: ["--root", root, "list", "-q"] }).output();
+  const ids = new TextDecoder().decode(out.stdout).split("\n").filter(Boolean);
+  await inPool(ids.length, 4, (n) => runcDelete(root, ids[n]!));
+  return ids.length;
+}
+
+/**
+ * Runs `count` jobs, at most `workers` at a time.
+ *
+ * @param count How many jobs.
+ * @param workers How many at once.
+ * @param job Job `n`.
+ * @returns The results, in job order.
+ */
+export async function inPool<T>(
+  count: number,
+  workers: number,
+  job: (n: number) => Promise<T>,
+): Promise<T[]> {
+  const results: T[] = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: workers }, async () => {
+    while (next < count) {
+      const n = next++;
+      results[n] = await job(n);
+    }
+  }));
+  return results;
+}
+
+/** One access recorded by `DENO_AUDIT_PERMISSIONS`. */
+export interface AuditRecord {
+  readonly permission: string;
+  readonly value: string | null;
+}
+
+/**
+ * Reads the JSONL record that Deno writes to the file named by
+ * `DENO_AUDIT_PERMISSIONS`: one line per permission check, granted or
+ * denied. Deno 2.9 records read, write, net, env and sys checks, not run.
+ *
+ * @param path The file.
+ * @returns The records, in order.
+ */
+export async function readAudit(path: string): Promise<AuditRecord[]> {
+  const text = await Deno.readTextFile(path).catch(() => "");
+  return text.split("\n").filter(Boolean).map((line) => {
+    const { permission, value } = JSON.parse(line);
+    return { permission, value };
+  });
 }

@@ -1,0 +1,189 @@
+/**
+ * What the shipped wrapper touches, as Deno itself records it
+ * (`DENO_AUDIT_PERMISSIONS`, one line per permission check, granted or
+ * denied): a create reads its config, the bundle's spec and the node's
+ * credentials, asks the kubelet, writes the spec and its own log, and
+ * nothing else; it never reads the container's rootfs. A pass-through
+ * command reads only the config; a refusal adds only the caller's --log.
+ */
+
+// Strict comparisons: Deno 2.9's named equal/deepEqual of node:assert/strict are loose.
+import { deepStrictEqual as deepEqual, strictEqual as equal } from "assert";
+import { TEMP_TAG } from "../src/atomic_write.ts";
+import { containerdAnnotations, makeBundle } from "./support/bundle.ts";
+import { alicePod, startKubelet } from "./support/kubelet_standin.ts";
+import {
+  type AuditRecord,
+  readAudit,
+  rootTestsBlocker,
+  runcDelete,
+  runcStatus,
+  runWrapper,
+  spawnWrapper,
+  writeConfig,
+} from "./support/wrapper.ts";
+import { makeWorld, type World } from "./support/world.ts";
+
+const blocker = await rootTestsBlocker();
+if (blocker !== undefined) {
+  console.error(
+    `\n*** SKIPPED: permission audit tests need root, runc, openssl, busybox: ${blocker} ***\n`,
+  );
+}
+
+/** The environment variables the wrapper may look at (its permission set's `env`). */
+const ENV = ["STRICT_SUPPLEMENTALGROUPS_CONFIG", "LD_PRELOAD", "LD_LIBRARY_PATH"];
+
+/** `permission value` for a record, with the random part of temp-file names blanked. */
+function key(record: AuditRecord): string {
+  const value = (record.value ?? "").replace(new RegExp(`(${TEMP_TAG})-\\d+$`), "$1-N");
+  return `${record.permission} ${value}`;
+}
+
+interface Expectation {
+  /** Every record must be one of these. */
+  allowed: string[];
+  /** Each of these must be among the records. */
+  required: string[];
+}
+
+function assertOnly(records: AuditRecord[], expectation: Expectation, rootfs: string): void {
+  const seen = new Set(records.map(key));
+  const unexpected = [...seen].filter((k) => !expectation.allowed.includes(k));
+  deepEqual(unexpected, [], "nothing outside the expected accesses");
+  deepEqual(expectation.required.filter((k) => !seen.has(k)), [], "the expected accesses");
+  equal(records.some((r) => (r.value ?? "").startsWith(rootfs)), false, "the rootfs is never read");
+}
+
+Deno.test({
+  name: "a create, a pass-through and a refusal touch only the paths and the host they must",
+  ignore: blocker !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const w: World = await makeWorld("ssgcr-audit-");
+    const bundle = `${w.dir}/bundle`;
+    await makeBundle(bundle, {
+      rootfs: w.rootfs,
+      args: ["sleep", "60"],
+      annotations: containerdAnnotations(),
+    });
+    const { pki, dir } = w;
+    const id = `ssgcr-audit-${Deno.pid}`;
+    const kubelet = await startKubelet(pki, [
+      alicePod(),
+    ]);
+    const env = ENV.map((name) => `env ${name}`);
+    const credentials = [
+      `read ${pki.kubeletCrt}`,
+      `read ${pki.kubeconfig}`,
+      `read ${pki.clientPem}`,
+      "sys hostname",
+      "net 127.0.0.1:10250",
+    ];
+    const decisionLog = [
+      `write ${dir}/wrapper.log.lock`,
+      `read ${dir}/wrapper.log`,
+      `write ${dir}/wrapper.log`,
+    ];
+    let checked = 0;
+    try {
+      // 1. A create that rewrites the spec and hands off to runc.
+      const createAudit = `${dir}/create.audit.jsonl`;
+      const create = spawnWrapper(["--root", w.root, "create", "--bundle", bundle, id], {
+        config: w.config,
+        env: { DENO_AUDIT_PERMISSIONS: createAudit },
+      });
+      equal((await create.status).code, 0);
+      equal(await runcStatus(w.root, id), "created");
+      const temp = `${bundle}/.config.json.${TEMP_TAG}-N`;
+      const created = await readAudit(createAudit);
+      assertOnly(created, {
+        allowed: [
+          ...env,
+          `read ${w.config}`,
+          `read ${bundle}/config.json`,
+          ...credentials,
+          ...decisionLog,
+          `read ${temp}`,
+          `write ${temp}`,
+          `write ${bundle}/config.json`,
+          `read ${bundle}`,
+        ],
+        required: [
+          `read ${w.config}`,
+          `read ${bundle}/config.json`,
+          ...credentials,
+          `write ${dir}/wrapper.log`,
+          `write ${temp}`,
+          `write ${bundle}/config.json`,
+        ],
+      }, w.rootfs);
+      checked += created.length;
+
+      // 2. A pass-through command: the config (for `runtime`), nothing else.
+      const stateAudit = `${dir}/state.audit.jsonl`;
+      const state = await runWrapper(["--root", w.root, "state", id], {
+        config: w.config,
+        env: { DENO_AUDIT_PERMISSIONS: stateAudit },
+      });
+      equal(state.code, 0);
+      equal(JSON.parse(state.stdout).status, "created");
+      const passed = await readAudit(stateAudit);
+      assertOnly(
+        passed,
+        { allowed: [...env, `read ${w.config}`], required: [`read ${w.config}`] },
+        w.rootfs,
+      );
+      checked += passed.length;
+
+      // 3. A refusal (mode deny): the caller's --log is the one more file written.
+      await Deno.mkdir(`${dir}/deny`);
+      const denyConfig = await writeConfig(`${dir}/deny`, pki, ['mode = "deny"']);
+      const refusalAudit = `${dir}/refusal.audit.jsonl`;
+      const other = `${w.dir}/bundle-2`;
+      await makeBundle(other, { rootfs: w.rootfs, annotations: containerdAnnotations() });
+      const runcLog = `${dir}/runc-log.json`;
+      const refused = await runWrapper(
+        [
+          "--root",
+          w.root,
+          "--log",
+          runcLog,
+          "--log-format",
+          "json",
+          "create",
+          "--bundle",
+          other,
+          `${id}-2`,
+        ],
+        { config: denyConfig, env: { DENO_AUDIT_PERMISSIONS: refusalAudit } },
+      );
+      equal(refused.code, 1);
+      const refusal = await readAudit(refusalAudit);
+      assertOnly(refusal, {
+        allowed: [
+          ...env,
+          `read ${denyConfig}`,
+          `read ${other}/config.json`,
+          ...credentials,
+          `write ${dir}/deny/wrapper.log.lock`,
+          `read ${dir}/deny/wrapper.log`,
+          `write ${dir}/deny/wrapper.log`,
+          `write ${runcLog}`,
+        ],
+        required: [`read ${other}/config.json`, "net 127.0.0.1:10250", `write ${runcLog}`],
+      }, w.rootfs);
+      checked += refusal.length;
+
+      console.log(
+        `permission audit: ${created.length} accesses on create, ${passed.length} on ` +
+          `pass-through, ${refusal.length} on refusal; ${checked} checked, 0 unexpected`,
+      );
+    } finally {
+      await kubelet.close();
+      await runcDelete(w.root, id);
+      await Deno.remove(w.dir, { recursive: true });
+    }
+  },
+});
