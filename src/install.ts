@@ -14,7 +14,11 @@ import { createTwoFilesPatch } from "diff";
 import { type Cri, parseConfig } from "./config.ts";
 import { describe, InstallError } from "./errors.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
-import { addContainerdHandler, removeContainerdHandler } from "./install_containerd.ts";
+import {
+  addContainerdHandler,
+  type HandlerOptions,
+  removeContainerdHandler,
+} from "./install_containerd.ts";
 import { assertNoOtherHandler, CRIO_DROP_IN, crioDropIn, isOurDropIn } from "./install_crio.ts";
 import { DEFAULT_CONFIG_PATH, DEFAULT_RUNTIME, runtimeFromText } from "./runtime_binary.ts";
 
@@ -134,58 +138,9 @@ export async function planInstall(options: InstallOptions): Promise<Plan> {
 
   const handler = { handler: options.handler, binary: HOST_WRAPPER };
   if (options.cri === "containerd") {
-    const before = await _readText(host.criConfig, "containerd config");
-    if (before === undefined) {
-      throw new InstallError(
-        `${host.criConfig}: no containerd config: create it with ` +
-          "`containerd config default > /etc/containerd/config.toml` (containerd's defaults apply " +
-          "without it, but a handler needs a file) and install again",
-      );
-    }
-    const edit = addContainerdHandler(before, host.criConfig, handler);
-    warnings.push(...edit.warnings);
-    if (edit.change === "unchanged") {
-      notes.push(`${host.criConfig}: handler ${JSON.stringify(options.handler)} already in place`);
-    } else {
-      const backup = `${host.criConfig}${BACKUP_SUFFIX}`;
-      if (await _readFile(backup, "backup") === undefined) {
-        steps.push(
-          _step(
-            backup,
-            undefined,
-            _encode(before),
-            0o600,
-            "backup of the containerd config",
-            false,
-          ),
-        );
-      }
-      steps.push(
-        _textStep(
-          host.criConfig,
-          before,
-          edit.text,
-          `containerd config (version ${edit.version}): handler ${
-            JSON.stringify(options.handler)
-          } ${edit.change}`,
-        ),
-      );
-    }
+    warnings.push(...await _planContainerd(host.criConfig, handler, steps, notes));
   } else {
-    const others = await _crioConfigs(host.criConfig, options.hostRoot);
-    assertNoOtherHandler(others, options.handler);
-    const before = await _readText(host.criConfig, "CRI-O drop-in");
-    if (before !== undefined && !isOurDropIn(before)) {
-      throw new InstallError(`${host.criConfig}: exists and was not written by this tool`);
-    }
-    const after = crioDropIn(handler, runtime);
-    if (before === after) {
-      notes.push(`${host.criConfig}: handler ${JSON.stringify(options.handler)} already in place`);
-    } else {
-      steps.push(
-        _textStep(host.criConfig, before, after, `CRI-O drop-in: handler ${options.handler}`),
-      );
-    }
+    await _planCrio(host.criConfig, options.hostRoot, { handler, runtime }, steps, notes);
   }
   return { steps, notes, warnings, reload: _reload(options, steps, host.criConfig) };
 }
@@ -332,6 +287,58 @@ function _hostPaths(options: InstallOptions): HostPaths {
   };
 }
 
+/** Plans the containerd config edit; returns its warnings. */
+async function _planContainerd(
+  path: string,
+  handler: HandlerOptions,
+  steps: FileStep[],
+  notes: string[],
+): Promise<readonly string[]> {
+  const before = await _readText(path, "containerd config");
+  if (before === undefined) {
+    throw new InstallError(
+      `${path}: no containerd config: create it with ` +
+        "`containerd config default > /etc/containerd/config.toml` (containerd's defaults apply " +
+        "without it, but a handler needs a file) and install again",
+    );
+  }
+  const edit = addContainerdHandler(before, path, handler);
+  const name = JSON.stringify(handler.handler);
+  if (edit.change === "unchanged") {
+    notes.push(`${path}: handler ${name} already in place`);
+    return edit.warnings;
+  }
+  const backup = `${path}${BACKUP_SUFFIX}`;
+  if (await _readFile(backup, "backup") === undefined) {
+    const bytes = _encode(before);
+    steps.push(_step(backup, undefined, bytes, 0o600, "backup of the containerd config", false));
+  }
+  const summary = `containerd config (version ${edit.version}): handler ${name} ${edit.change}`;
+  steps.push(_textStep(path, before, edit.text, summary));
+  return edit.warnings;
+}
+
+/** Plans the CRI-O drop-in. */
+async function _planCrio(
+  path: string,
+  hostRoot: string,
+  wanted: { handler: HandlerOptions; runtime: string },
+  steps: FileStep[],
+  notes: string[],
+): Promise<void> {
+  assertNoOtherHandler(await _crioConfigs(path, hostRoot), wanted.handler.handler);
+  const before = await _readText(path, "CRI-O drop-in");
+  if (before !== undefined && !isOurDropIn(before)) {
+    throw new InstallError(`${path}: exists and was not written by this tool`);
+  }
+  const after = crioDropIn(wanted.handler, wanted.runtime);
+  if (before === after) {
+    notes.push(`${path}: handler ${JSON.stringify(wanted.handler.handler)} already in place`);
+  } else {
+    steps.push(_textStep(path, before, after, `CRI-O drop-in: handler ${wanted.handler.handler}`));
+  }
+}
+
 /**
  * Plans the runtime config: written when missing, replaced when it is the one
  * we installed last time, kept (with the new one beside it) when an operator
@@ -367,7 +374,10 @@ async function _planConfig(
       );
       effective = { path: options.config!, text: source };
     } else {
-      steps.push(_textStep(`${host.config}.new`, undefined, source, "new runtime config"));
+      const pending = await _readText(`${host.config}.new`, "new runtime config");
+      if (pending !== source) {
+        steps.push(_textStep(`${host.config}.new`, pending, source, "new runtime config"));
+      }
       warnings.push(
         `${host.config} was edited on the node, so it was kept; the new config is in ` +
           `${host.config}.new: move it into place to use it`,

@@ -344,6 +344,9 @@ nodeTest("install replaces its own config but keeps one edited on the node", asy
     'mode = "deny" # edited on the node\n',
   );
   equal(await Deno.readTextFile(`${root}${RUNTIME_CONFIG}.new`), 'mode = "audit"\n');
+  const keptFiles = await snapshot(root);
+  equal((await install(root, "--cri", "containerd", "--config", config)).code, 0);
+  deepEqual(await snapshot(root), keptFiles, "a second run changes nothing");
 });
 
 nodeTest(
