@@ -13,9 +13,9 @@ import { TEMP_TAG } from "../src/atomic_write.ts";
 import { containerdAnnotations, makeBundle } from "./support/bundle.ts";
 import { alicePod, startKubelet } from "./support/kubelet_standin.ts";
 import {
+  announceRootTestsBlocker,
   type AuditRecord,
   readAudit,
-  rootTestsBlocker,
   runcDelete,
   runcStatus,
   runWrapper,
@@ -24,12 +24,7 @@ import {
 } from "./support/wrapper.ts";
 import { makeWorld, type World } from "./support/world.ts";
 
-const blocker = await rootTestsBlocker();
-if (blocker !== undefined) {
-  console.error(
-    `\n*** SKIPPED: permission audit tests need root, runc, openssl, busybox: ${blocker} ***\n`,
-  );
-}
+const blocker = await announceRootTestsBlocker("permission audit tests");
 
 /** The environment variables the wrapper may look at (its permission set's `env`). */
 const ENV = ["STRICT_SUPPLEMENTALGROUPS_CONFIG", "LD_PRELOAD", "LD_LIBRARY_PATH"];

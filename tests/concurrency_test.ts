@@ -12,9 +12,9 @@ import { containerdAnnotations, makeBundle } from "./support/bundle.ts";
 import { assertOnlyGidsChanged } from "./support/json_source.ts";
 import { alicePod, startKubelet } from "./support/kubelet_standin.ts";
 import {
+  announceRootTestsBlocker,
   inPool,
   listDir,
-  rootTestsBlocker,
   runcDeleteAll,
   runcStatus,
   spawnWrapper,
@@ -22,12 +22,7 @@ import {
 } from "./support/wrapper.ts";
 import { makeWorld } from "./support/world.ts";
 
-const blocker = await rootTestsBlocker();
-if (blocker !== undefined) {
-  console.error(
-    `\n*** SKIPPED: concurrency tests need root, runc, openssl, busybox: ${blocker} ***\n`,
-  );
-}
+const blocker = await announceRootTestsBlocker("concurrency tests");
 
 const CREATES = 100;
 const MAX_LOG_BYTES = 1024 * 1024;

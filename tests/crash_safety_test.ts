@@ -13,9 +13,9 @@ import { TEMP_TAG } from "../src/atomic_write.ts";
 import { containerdAnnotations, makeBundle } from "./support/bundle.ts";
 import { alicePod, startKubelet } from "./support/kubelet_standin.ts";
 import {
+  announceRootTestsBlocker,
   inPool,
   listDir,
-  rootTestsBlocker,
   runcDelete,
   runcDeleteAll,
   runcStatus,
@@ -24,12 +24,7 @@ import {
 } from "./support/wrapper.ts";
 import { makeWorld, type World } from "./support/world.ts";
 
-const blocker = await rootTestsBlocker();
-if (blocker !== undefined) {
-  console.error(
-    `\n*** SKIPPED: crash safety tests need root, runc, openssl, busybox: ${blocker} ***\n`,
-  );
-}
+const blocker = await announceRootTestsBlocker("crash safety tests");
 
 const KILLS = 300;
 const PADDING = 512 * 1024;

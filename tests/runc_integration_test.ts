@@ -8,8 +8,8 @@ import { containerdAnnotations, makeBundle } from "./support/bundle.ts";
 import { podFixture, startKubelet } from "./support/kubelet_standin.ts";
 import { makeWorld, type World } from "./support/world.ts";
 import {
+  announceRootTestsBlocker,
   decisions,
-  rootTestsBlocker,
   runcDelete,
   runcStatus,
   runWrapper,
@@ -19,12 +19,7 @@ import {
   writeConfig,
 } from "./support/wrapper.ts";
 
-const blocker = await rootTestsBlocker();
-if (blocker !== undefined) {
-  console.error(
-    `\n*** SKIPPED: runc integration tests need root, runc, openssl, busybox: ${blocker} ***\n`,
-  );
-}
+const blocker = await announceRootTestsBlocker("runc integration tests");
 
 const POD = podFixture({ runAsUser: 1000, runAsGroup: 1000, supplementalGroups: [60000, 60001] });
 const ALICE = "uid=1000(alice) gid=1000(alice)";

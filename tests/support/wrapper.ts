@@ -192,6 +192,21 @@ export async function kubeletTestsBlocker(): Promise<string | undefined> {
 }
 
 /**
+ * {@linkcode rootTestsBlocker}, said loudly on stderr when there is one, so
+ * that the skipped tests are never mistaken for passed ones.
+ *
+ * @param suite What is skipped, e.g. "runc integration tests".
+ * @returns The blocker, or `undefined` when the tests can run.
+ */
+export async function announceRootTestsBlocker(suite: string): Promise<string | undefined> {
+  const blocker = await rootTestsBlocker();
+  if (blocker !== undefined) {
+    console.error(`\n*** SKIPPED: ${suite} need root, runc, openssl, busybox: ${blocker} ***\n`);
+  }
+  return blocker;
+}
+
+/**
  * Starts the wrapper (or runc) in the background with stdio detached, for
  * containers that outlive the call or must be signalled.
  *
