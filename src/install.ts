@@ -115,7 +115,7 @@ export async function planInstall(options: InstallOptions): Promise<Plan> {
   const notes: string[] = [];
   const warnings: string[] = [];
   const steps: FileStep[] = [];
-  const state = await _readState(host.state);
+  const stateText = await _readText(host.state, "install state");
 
   const wrapper = await _readFile(options.wrapper, "wrapper");
   if (wrapper === undefined) throw new InstallError(`${options.wrapper}: wrapper not found`);
@@ -132,7 +132,7 @@ export async function planInstall(options: InstallOptions): Promise<Plan> {
     steps.push(_step(host.wrapper, installedWrapper, wrapper, 0o755, "wrapper installed", false));
   }
 
-  const effectiveConfig = await _planConfig(options, host, state, steps, notes, warnings);
+  const effectiveConfig = await _planConfig(options, host, stateText, steps, notes, warnings);
   const runtime = await runtimeFromText(effectiveConfig.text, effectiveConfig.path);
   await _assertRuntimeOnNode(runtime, options.hostRoot, effectiveConfig.path);
 
@@ -195,7 +195,7 @@ export async function planUninstall(options: InstallOptions): Promise<Plan> {
     await _planPurge(host, steps, notes);
   } else {
     for (const path of [host.wrapper, host.config]) {
-      if (await _readFile(path, "installed file") === undefined) continue;
+      if (!await _exists(path)) continue;
       notes.push(
         `${path}: kept (the shims of running containers still call the wrapper; ` +
           "--purge removes it once they are gone)",
@@ -309,7 +309,7 @@ async function _planContainerd(
     return edit.warnings;
   }
   const backup = `${path}${BACKUP_SUFFIX}`;
-  if (await _readFile(backup, "backup") === undefined) {
+  if (!await _exists(backup)) {
     const bytes = _encode(before);
     steps.push(_step(backup, undefined, bytes, 0o600, "backup of the containerd config", false));
   }
@@ -347,7 +347,7 @@ async function _planCrio(
 async function _planConfig(
   options: InstallOptions,
   host: HostPaths,
-  state: State,
+  stateText: string | undefined,
   steps: FileStep[],
   notes: string[],
   warnings: string[],
@@ -361,13 +361,14 @@ async function _planConfig(
   }
   let effective = { path: host.config, text: installed };
   if (source !== undefined && source !== installed) {
-    const ours = installed === undefined || await _sha256(installed) === state.configSha256;
+    const ours = installed === undefined ||
+      await _sha256(installed) === _parseState(stateText).configSha256;
     if (ours) {
       steps.push(_textStep(host.config, installed, source, "runtime config"));
       steps.push(
         _textStep(
           host.state,
-          await _readFile(host.state, "install state"),
+          stateText,
           `${JSON.stringify({ configSha256: await _sha256(source) })}\n`,
           "install state",
         ),
@@ -452,22 +453,20 @@ async function _crioConfigs(
 }
 
 async function _planPurge(host: HostPaths, steps: FileStep[], notes: string[]) {
-  const wrapper = await _readFile(host.wrapper, "wrapper");
-  if (wrapper !== undefined) {
-    steps.push(_step(host.wrapper, wrapper, undefined, 0o755, "wrapper removed", false));
+  if (await _exists(host.wrapper)) {
+    steps.push(_step(host.wrapper, undefined, undefined, 0o755, "wrapper removed", false));
   }
   const config = await _readText(host.config, "runtime config");
-  const state = await _readState(host.state);
+  const stateText = await _readText(host.state, "install state");
   if (config !== undefined) {
-    if (await _sha256(config) === state.configSha256) {
+    if (await _sha256(config) === _parseState(stateText).configSha256) {
       steps.push(_textStep(host.config, config, undefined, "runtime config removed"));
     } else {
       notes.push(`${host.config}: kept (edited on the node)`);
     }
   }
-  const stateBytes = await _readFile(host.state, "install state");
-  if (stateBytes !== undefined) {
-    steps.push(_step(host.state, stateBytes, undefined, 0o644, "install state removed", true));
+  if (stateText !== undefined) {
+    steps.push(_textStep(host.state, stateText, undefined, "install state removed"));
   }
 }
 
@@ -533,8 +532,18 @@ async function _readText(path: string, what: string): Promise<string | undefined
   return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
 }
 
-async function _readState(path: string): Promise<State> {
-  const text = await _readText(path, "install state");
+/** Whether a path exists, without reading it (the wrapper may be a 100 MB binary). */
+async function _exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw new InstallError(`${path}: cannot stat: ${describe(error)}`);
+  }
+}
+
+function _parseState(text: string | undefined): State {
   if (text === undefined) return {};
   try {
     return JSON.parse(text) as State;
