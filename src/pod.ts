@@ -36,27 +36,42 @@ interface ContainerSpec {
 /**
  * Finds the Pod of a container. When the CRI gave a uid, the Pod must carry
  * the same uid: a Pod deleted and recreated under the same name is a
- * different Pod and is never used.
+ * different Pod and is never used. While a StatefulSet replaces a Pod, the
+ * kubelet lists the old and the new one under the same name; the uid tells
+ * them apart, and without one the container is refused rather than given
+ * either Pod's groups.
  *
  * @param pods The `items` of the kubelet's PodList.
  * @param ref The container's Pod reference.
  * @returns The Pod.
- * @throws {KubeletError} When no Pod matches, or the name matches with another uid.
+ * @throws {KubeletError} When no Pod matches, the name matches only with
+ *   other uids, or more than one Pod matches.
  */
 export function findPod(pods: readonly Pod[], ref: PodRef): Pod {
-  const byName = pods.find((pod) =>
+  const where = `pod ${ref.namespace}/${ref.name}`;
+  const named = pods.filter((pod) =>
     pod.metadata?.namespace === ref.namespace && pod.metadata?.name === ref.name
   );
-  if (byName === undefined) {
-    throw new KubeletError(`pod ${ref.namespace}/${ref.name} not found on this node's kubelet`);
-  }
-  if (ref.uid !== undefined && byName.metadata?.uid !== ref.uid) {
+  if (named.length === 0) throw new KubeletError(`${where} not found on this node's kubelet`);
+  const uids = named.map((pod) => pod.metadata?.uid ?? "(none)").join(", ");
+  const matching = ref.uid === undefined
+    ? named
+    : named.filter((pod) => pod.metadata?.uid === ref.uid);
+  if (matching.length === 0) {
     throw new KubeletError(
-      `pod ${ref.namespace}/${ref.name} has uid ${byName.metadata?.uid ?? "(none)"} but the ` +
-        `container belongs to uid ${ref.uid}: the pod was replaced`,
+      `${where} has uid ${uids} but the container belongs to uid ${ref.uid}: ` +
+        `the pod was replaced`,
     );
   }
-  return byName;
+  if (matching.length > 1) {
+    throw new KubeletError(
+      ref.uid === undefined
+        ? `${where} is listed ${named.length} times (uids ${uids}) and the CRI gave no ` +
+          `uid to tell them apart`
+        : `${where} with uid ${ref.uid} is listed ${matching.length} times`,
+    );
+  }
+  return matching[0]!;
 }
 
 /**

@@ -21,6 +21,26 @@ Deno.test("findPod() fails closed on a recreated pod with the same name", () => 
   );
 });
 
+Deno.test("findPod() picks the uid's Pod while the old one with the same name is still listed", () => {
+  const old = pod("old-uid", { supplementalGroups: [50000] });
+  const replacement = pod("new-uid", { supplementalGroups: [4000] });
+  equal(findPod([old, replacement], { namespace: "ns", name: "web", uid: "new-uid" }), replacement);
+  equal(findPod([old, replacement], { namespace: "ns", name: "web", uid: "old-uid" }), old);
+});
+
+Deno.test("findPod() refuses a name listed twice when there is no uid to choose by", () => {
+  throws(
+    () => findPod([pod("a"), pod("b")], { namespace: "ns", name: "web" }),
+    (e: unknown) =>
+      e instanceof KubeletError &&
+      /listed 2 times \(uids a, b\) and the CRI gave no uid/.test(e.message),
+  );
+  throws(
+    () => findPod([pod("a"), pod("a")], { namespace: "ns", name: "web", uid: "a" }),
+    /with uid a is listed 2 times/,
+  );
+});
+
 Deno.test("findPod() fails closed when the pod is missing", () => {
   throws(() => findPod([], { namespace: "ns", name: "web" }), /ns\/web not found/);
 });

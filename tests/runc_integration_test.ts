@@ -83,6 +83,10 @@ test(
       after: [1000, 60000],
       dropped: [50000],
     });
+    // The timings `make bench` breaks a create down with: real, and nested.
+    const { startupMs, kubeletMs, elapsedMs } = decision as Record<string, number>;
+    equal([startupMs, kubeletMs, elapsedMs].every((ms) => ms! > 0), true);
+    equal(kubeletMs! < elapsedMs!, true, `kubelet ${kubeletMs} ms within ${elapsedMs} ms`);
   },
 );
 
