@@ -327,9 +327,9 @@ async function _logDecision(
     },
     ...(refusal === undefined ? {} : { refusal }),
     supplementalGroupsPolicy: entry.found.policy,
-    // Where the time went (DESIGN §10): the runtime's start-up and module
-    // loading before enforcement began, the kubelet's answer, and the whole
-    // enforcement up to this record.
+    // Where the time went (DESIGN §10): module loading and configuration
+    // (counted from the runtime's time origin, which Deno sets after its own
+    // boot), the kubelet's answer, and the whole enforcement up to this record.
     startupMs: _milliseconds(entry.started),
     kubeletMs: _milliseconds(entry.found.kubeletMs),
     elapsedMs: _milliseconds(performance.now() - entry.started),
