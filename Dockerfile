@@ -5,7 +5,7 @@
 #
 #   docker build -t strict-supplementalgroups:0.1.0 .
 #
-# The tag matches src/version.ts and the image in deploy/installer/.
+# The tag matches src/admin/version.ts and the image in deploy/installer/.
 
 FROM denoland/deno:debian-2.9.6 AS build
 WORKDIR /src

@@ -121,7 +121,7 @@ async function explainFixture(
       "--bundle",
       dir,
       "--pod",
-      `${REPO}/tests/testdata/pod.json`,
+      `${REPO}/tests/testdata/tenant-a-pod.json`,
       "--config",
       `${dir}/c.toml`,
       ...args,

@@ -7,8 +7,8 @@
 
 import { deepEqual, equal, match, ok } from "assert";
 import { loadAll } from "yaml";
-import { parseConfig } from "../src/config.ts";
-import { VERSION } from "../src/version.ts";
+import { parseConfig } from "../src/config/config.ts";
+import { VERSION } from "../src/admin/version.ts";
 import { have, REPO } from "./support/wrapper.ts";
 
 const DEBIAN_KUBECTL = `${REPO}/.tools/kubernetes-client/usr/bin/kubectl`;

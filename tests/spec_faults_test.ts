@@ -9,7 +9,7 @@
 
 // Strict comparisons: Deno 2.9's named equal/deepEqual of node:assert/strict are loose.
 import { deepStrictEqual as deepEqual, strictEqual as equal } from "assert";
-import { parseLossless, rawNumber, stringifyLossless } from "../src/json_lossless.ts";
+import { parseLossless, rawNumber, stringifyLossless } from "../src/spec/json_lossless.ts";
 import { containerdAnnotations, makeBundle } from "./support/bundle.ts";
 import { alicePod, startKubelet } from "./support/kubelet_standin.ts";
 import {

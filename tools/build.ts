@@ -11,6 +11,7 @@
  */
 
 import { parseArgs } from "parse-args";
+import { moduleGraph } from "./module_graph.ts";
 import { permissionFlags } from "./permission_flags.ts";
 
 const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
@@ -19,10 +20,10 @@ const REPO = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const PROGRAMS = [
   {
     name: "strict-supplementalgroups-container-runtime",
-    entry: "src/runtime_main.ts",
+    entry: "src/main/runtime_main.ts",
     set: "runtime",
   },
-  { name: "strict-supplementalgroups", entry: "src/cli_main.ts", set: "cli" },
+  { name: "strict-supplementalgroups", entry: "src/main/cli_main.ts", set: "cli" },
 ] as const;
 
 const { positionals, values } = parseArgs({
@@ -36,6 +37,13 @@ const { positionals, values } = parseArgs({
 });
 const action = positionals[0] ?? "build";
 const deno = Deno.execPath();
+
+/** The shipped programs' module graph, read once. */
+let _graph: ReturnType<typeof moduleGraph> | undefined;
+function productGraph(): ReturnType<typeof moduleGraph> {
+  _graph ??= moduleGraph(PROGRAMS.map((p) => `${REPO}/${p.entry}`), { deno, cwd: REPO });
+  return _graph;
+}
 
 if (action === "build") {
   await build(`${REPO}/dist`, { root: REPO, denoDir: Deno.env.get("DENO_DIR")!, deno });
@@ -101,28 +109,26 @@ async function build(outDir: string, layout: Layout): Promise<void> {
 
 /**
  * The import map of the shipped programs: the entries of deno.json's map
- * that src/ imports (test-only packages such as the gRPC client stay out, so
- * the wrapper never resolves them on a container's start path).
+ * that their module graph uses (test-only packages such as the gRPC client
+ * stay out, so the wrapper never resolves them on a container's start path).
  */
 async function productImports(): Promise<Record<string, string>> {
   const all: Record<string, string> =
     JSON.parse(await Deno.readTextFile(`${REPO}/deno.json`)).imports;
   const used = new Set<string>();
-  for await (const entry of Deno.readDir(`${REPO}/src`)) {
-    if (!entry.isFile || entry.name.endsWith("_test.ts")) continue;
-    const text = await Deno.readTextFile(`${REPO}/src/${entry.name}`);
-    for (const match of text.matchAll(/(?:from|import\()\s*"([^"./][^"]*)"/g)) used.add(match[1]!);
+  for (const module of (await productGraph()).modules.values()) {
+    for (const edge of module.edges) used.add(edge.written);
   }
   return Object.fromEntries(Object.entries(all).filter(([name]) => used.has(name)));
 }
 
 /** Copies what the launchers need into a self-contained tree under `lib`. */
 async function install(lib: string): Promise<Layout> {
-  await Deno.mkdir(`${lib}/src`, { recursive: true });
-  for await (const entry of Deno.readDir(`${REPO}/src`)) {
-    if (entry.isFile && entry.name.endsWith(".ts") && !entry.name.endsWith("_test.ts")) {
-      await Deno.copyFile(`${REPO}/src/${entry.name}`, `${lib}/src/${entry.name}`);
-    }
+  for (const module of (await productGraph()).modules.values()) {
+    if (module.local === undefined || !module.local.startsWith(`${REPO}/src/`)) continue;
+    const target = `${lib}/${module.local.slice(REPO.length + 1)}`;
+    await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
+    await Deno.copyFile(module.local, target);
   }
   // deno.json declares the permission set the launchers carry, for audit.
   await Deno.copyFile(`${REPO}/deno.json`, `${lib}/deno.json`);

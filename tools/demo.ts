@@ -14,12 +14,12 @@
  */
 
 import { containerdAnnotations, makeBundle, makeRootfs } from "../tests/support/bundle.ts";
-import { podFixture, startKubelet } from "../tests/support/kubelet_standin.ts";
+import { alicePod, startKubelet } from "../tests/support/kubelet_standin.ts";
 import { makePki } from "../tests/support/pki.ts";
 import { decisions, rootTestsBlocker, runWrapper, writeConfig } from "../tests/support/wrapper.ts";
-import { decideGids, entitledGids } from "../src/decision.ts";
+import { decideGids, entitledGids } from "../src/core/decision.ts";
 
-const POD = podFixture({ runAsUser: 1000, runAsGroup: 1000, supplementalGroups: [60000] });
+const POD = alicePod();
 const CRI_GIDS = [1000, 50000, 60000];
 
 const blocker = await rootTestsBlocker();

@@ -14,7 +14,7 @@
  */
 
 import { parse } from "toml";
-import { VERSION } from "../../src/version.ts";
+import { VERSION } from "../../src/admin/version.ts";
 import { buildImageArchive, ctrImportArgs } from "../e2e/image.ts";
 import { PAUSE_IMAGE } from "../e2e/containerd.ts";
 import { HANDLERS, type Row, TABLE } from "../e2e/table.ts";

@@ -7,20 +7,21 @@
  * @module
  */
 
-import { parseLossless, rawNumber, stringifyLossless } from "../../src/json_lossless.ts";
+import { parseLossless, rawNumber, stringifyLossless } from "../../src/spec/json_lossless.ts";
+import { TENANT_A } from "./tenant_a.ts";
 
-/** containerd's annotations for a container of Pod tenant-a/app. */
+/** containerd's annotations for a container of the tenant-a Pod. */
 export function containerdAnnotations(
   overrides: Record<string, string> = {},
 ): Record<string, string> {
   return {
     "io.kubernetes.cri.container-type": "container",
     "io.kubernetes.cri.sandbox-id": "5f1c0ffee",
-    "io.kubernetes.cri.sandbox-namespace": "tenant-a",
-    "io.kubernetes.cri.sandbox-name": "app",
-    "io.kubernetes.cri.sandbox-uid": "0b6c5a5e-8f4e-4c2a-9d1e-000000000001",
-    "io.kubernetes.cri.container-name": "main",
-    "io.kubernetes.cri.image-name": "registry.example/app:1",
+    "io.kubernetes.cri.sandbox-namespace": TENANT_A.namespace,
+    "io.kubernetes.cri.sandbox-name": TENANT_A.name,
+    "io.kubernetes.cri.sandbox-uid": TENANT_A.uid,
+    "io.kubernetes.cri.container-name": TENANT_A.container,
+    "io.kubernetes.cri.image-name": TENANT_A.image,
     ...overrides,
   };
 }

@@ -10,6 +10,7 @@
 import type { ServerResponse } from "node:http";
 import https from "node:https";
 import type { Pki } from "./pki.ts";
+import { TENANT_A, TENANT_A_POD } from "./tenant_a.ts";
 
 /** What the stand-in answers; tests change it between requests. */
 export interface Behaviour {
@@ -158,15 +159,15 @@ export function podFixture(options: PodOptions = {}): Record<string, unknown> {
   }
   return {
     metadata: {
-      namespace: options.namespace ?? "tenant-a",
-      name: options.name ?? "app",
-      uid: options.uid ?? "0b6c5a5e-8f4e-4c2a-9d1e-000000000001",
+      namespace: options.namespace ?? TENANT_A.namespace,
+      name: options.name ?? TENANT_A.name,
+      uid: options.uid ?? TENANT_A.uid,
     },
     spec: {
       securityContext,
       containers: [{
-        name: options.container ?? "main",
-        image: "registry.example/app:1",
+        name: options.container ?? TENANT_A.container,
+        image: TENANT_A.image,
         ...(options.containerRunAsGroup === undefined
           ? {}
           : { securityContext: { runAsGroup: options.containerRunAsGroup } }),
@@ -177,11 +178,11 @@ export function podFixture(options: PodOptions = {}): Record<string, unknown> {
 }
 
 /**
- * The Pod of the bundles `makeBundle` (bundle.ts) makes with containerd's annotations: alice
- * (uid and gid 1000) declaring supplementalGroups [60000], so the image's 50000 is dropped.
+ * The Pod of the bundles `makeBundle` (bundle.ts) makes with containerd's annotations: the
+ * shared tenant-a Pod (tests/testdata/tenant-a-pod.json), so the image's 50000 is dropped.
  *
- * @returns The Pod object.
+ * @returns A copy of the Pod object.
  */
 export function alicePod(): Record<string, unknown> {
-  return podFixture({ runAsUser: 1000, runAsGroup: 1000, supplementalGroups: [60000] });
+  return structuredClone(TENANT_A_POD) as unknown as Record<string, unknown>;
 }

@@ -9,7 +9,7 @@
  * @module
  */
 
-import { runWrapper } from "../../src/wrapper.ts";
+import { runWrapper } from "../../src/wrapper/wrapper.ts";
 
 const argvs: string[][] = JSON.parse(await new Response(Deno.stdin.readable).text());
 const codes: number[] = [];

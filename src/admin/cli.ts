@@ -1,0 +1,265 @@
+/**
+ * The admin command-line tool: `version`, `check-config [FILE]`,
+ * `explain --bundle DIR [...]`, `install` and `uninstall`.
+ *
+ * @module
+ */
+
+import { parseArgs } from "parse-args";
+import { loadConfig } from "../config/config.ts";
+import { configPath } from "../config/config_file.ts";
+import { ConfigError, describe, MESSAGE_PREFIX } from "../core/errors.ts";
+import { kubeletSource } from "../pod_source/kubelet_source.ts";
+import { podFileSource } from "../pod_source/pod_file_source.ts";
+import { lowLevelRuntime } from "../runtime/runtime.ts";
+import { flavourOf } from "../runtime/runtime_binary.ts";
+import { specFiles } from "../spec/spec_files.ts";
+import { explain, formatDecision } from "./explain.ts";
+import * as installer from "./install.ts";
+import { DEFAULT_HANDLER, HOST_WRAPPER } from "./install.ts";
+import { VERSION } from "./version.ts";
+import { resolve } from "path";
+
+const CRI_CONFIG_DEFAULTS = "/etc/containerd/config.toml or\n" +
+  "                     /etc/crio/crio.conf.d/99-strict-supplementalgroups.conf";
+
+const CONFIG_DEFAULT = "$STRICT_SUPPLEMENTALGROUPS_CONFIG or " +
+  "/etc/strict-supplementalgroups-container-runtime/config.toml";
+
+const USAGE: Record<string, string> = {
+  "": `usage: strict-supplementalgroups <command> [options]
+
+commands:
+  version              print the version
+  check-config [FILE]  validate a configuration file
+  explain --bundle DIR the decision the wrapper would make for a bundle
+  install --cri CRI    put the wrapper on this node and register it with the CRI
+  uninstall --cri CRI  remove the registration (and with --purge the wrapper)
+
+Run 'strict-supplementalgroups <command> --help' for a command's options.`,
+  version: "usage: strict-supplementalgroups version\n\nPrints the version.",
+  "check-config": `usage: strict-supplementalgroups check-config [FILE]
+
+Validates a configuration file (default: ${CONFIG_DEFAULT}) and lists every
+problem with its file, line, key and value. Exit status 1 when there is one.`,
+  explain: `usage: strict-supplementalgroups explain --bundle DIR [--exec] [--process FILE]
+                 [--user UID[:GID]] [--additional-gids GID]... [--pod FILE]
+                 [--config FILE] [--json]
+
+Shows the decision the wrapper would make for the bundle's container, made by
+the wrapper's own decision path: its create, or with --exec, --process,
+--user or --additional-gids an exec into it, judged by the configured
+runtime's rules (a crun exec without a user, for one, depends on crun's
+version). It prints the identity, the gids before and after, the gids
+dropped, the policy verdicts and the outcome. The Pod comes from --pod (a
+Pod or PodList JSON file) or else from the kubelet, as the wrapper would ask
+it. Nothing is modified.
+
+options:
+  --bundle DIR            the container's bundle (its config.json and annotations)
+  --exec                  judge an exec without --process (runc re-reads config.json)
+  --process FILE          the exec's process file
+  --user UID[:GID]        the exec's -u
+  --additional-gids GID   the exec's -g (runc only; repeat for several)
+  --pod FILE              the Pod (or a PodList) instead of asking the kubelet
+  --config FILE           the configuration (default: ${CONFIG_DEFAULT})
+  --json                  print the decision record as JSON (the wrapper's log
+                          line, docs/decision-record.md)`,
+  install: `usage: strict-supplementalgroups install --cri containerd|crio [options]
+
+Copies the wrapper to <host-root>/usr/local/bin/ and the runtime config (if
+--config is given) to <host-root>/etc/strict-supplementalgroups-container-runtime/,
+then registers the runtime handler with the CRI: a marked block at the end of
+containerd's config.toml (backed up once), or a drop-in in /etc/crio/crio.conf.d/.
+The CRI is restarted (containerd) or reloaded (CRI-O) only when its config
+changed. A second run with the same inputs changes nothing.
+
+options:
+  --cri CRI          containerd, or crio (also cri-o)
+  --host-root DIR    prefix of every host path (default /; /host in the DaemonSet)
+  --cri-config FILE  containerd's config.toml, or CRI-O's drop-in, as the host
+                     sees it (default ${CRI_CONFIG_DEFAULTS})
+  --handler NAME     the runtime handler and RuntimeClass handler (default ${DEFAULT_HANDLER})
+  --config FILE      the runtime config to install (default: keep the node's, or
+                     the embedded defaults)
+  --wrapper FILE     the wrapper binary to copy (default ${HOST_WRAPPER})
+  --no-restart       do not restart/reload the CRI; print the command instead
+  --dry-run          print the changes as a diff and change nothing`,
+  uninstall: `usage: strict-supplementalgroups uninstall --cri containerd|crio [options]
+
+Removes the runtime handler: containerd's config.toml goes back to its backup
+byte-for-byte when it is as install left it (else just the marked block goes),
+CRI-O's drop-in is deleted. The wrapper and its config stay, because the shims
+of running containers still call the wrapper; --purge removes them too.
+
+options: --cri, --host-root, --cri-config, --handler, --no-restart, --dry-run
+as for install, and
+  --purge            also remove the wrapper, and the config unless edited on the node`,
+};
+
+/**
+ * Runs the admin tool.
+ *
+ * @param args The arguments.
+ * @returns The exit status.
+ */
+export async function runCli(args: readonly string[]): Promise<number> {
+  const [command = "", ...rest] = args;
+  if (command === "" || command === "-h" || command === "--help" || command === "help") {
+    console.log(USAGE[""]);
+    return command === "" ? 2 : 0;
+  }
+  if (USAGE[command] === undefined) {
+    console.error(`${MESSAGE_PREFIX}unknown command ${JSON.stringify(command)}\n`);
+    console.error(USAGE[""]);
+    return 2;
+  }
+  if (rest.includes("-h") || rest.includes("--help")) {
+    console.log(USAGE[command]);
+    return 0;
+  }
+  try {
+    switch (command) {
+      case "version":
+        console.log(`strict-supplementalgroups ${VERSION}`);
+        return 0;
+      case "check-config":
+        return await _checkConfig(rest);
+      case "install":
+      case "uninstall":
+        return await _install(command, rest);
+      default:
+        return await _explain(rest);
+    }
+  } catch (error) {
+    console.error(`${MESSAGE_PREFIX}${describe(error)}`);
+    return error instanceof TypeError && "code" in error ? 2 : 1;
+  }
+}
+
+async function _checkConfig(args: readonly string[]): Promise<number> {
+  if (args.length > 1) {
+    console.error(`${MESSAGE_PREFIX}check-config takes at most one FILE`);
+    return 2;
+  }
+  const location = args[0] === undefined ? configPath() : { path: args[0], explicit: true };
+  try {
+    const config = await loadConfig(location);
+    console.log(
+      `${location.path}: ok (cri ${config.cri}, mode ${config.mode}, runtime ${config.runtime}, ` +
+        `${config.policy.namespaces.length} namespace policies)`,
+    );
+    return 0;
+  } catch (error) {
+    // One problem per line here, where the wrapper's refusals join them on one.
+    for (const problem of error instanceof ConfigError ? error.problems : [describe(error)]) {
+      console.error(problem);
+    }
+    return 1;
+  }
+}
+
+async function _explain(args: readonly string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      bundle: { type: "string" },
+      exec: { type: "boolean", default: false },
+      process: { type: "string" },
+      user: { type: "string" },
+      "additional-gids": { type: "string", multiple: true },
+      pod: { type: "string" },
+      config: { type: "string" },
+      json: { type: "boolean", default: false },
+    },
+  });
+  if (values.bundle === undefined) {
+    console.error(`${MESSAGE_PREFIX}explain needs --bundle DIR\n\n${USAGE.explain}`);
+    return 2;
+  }
+  const config = await loadConfig(
+    values.config === undefined ? configPath() : { path: values.config, explicit: true },
+  );
+  const record = await explain(
+    {
+      bundle: resolve(values.bundle),
+      exec: values.exec,
+      process: values.process === undefined ? undefined : resolve(values.process),
+      user: values.user,
+      additionalGids: values["additional-gids"],
+    },
+    { ...config, flavour: flavourOf(config.runtime) },
+    {
+      specs: specFiles,
+      pods: values.pod === undefined
+        ? kubeletSource(config)
+        : podFileSource(values.pod, (path) => specFiles.read(path)),
+      rules: () => lowLevelRuntime(config.runtime).rules(),
+    },
+  );
+  console.log(values.json ? JSON.stringify(record, null, 2) : formatDecision(record));
+  return 0;
+}
+
+async function _install(
+  command: "install" | "uninstall",
+  args: readonly string[],
+): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      cri: { type: "string" },
+      "host-root": { type: "string", default: "/" },
+      "cri-config": { type: "string" },
+      handler: { type: "string", default: DEFAULT_HANDLER },
+      config: { type: "string" },
+      wrapper: { type: "string", default: HOST_WRAPPER },
+      "no-restart": { type: "boolean", default: false },
+      "dry-run": { type: "boolean", default: false },
+      purge: { type: "boolean", default: false },
+    },
+  });
+  const cri = values.cri === "crio" ? "cri-o" : values.cri;
+  if (cri !== "containerd" && cri !== "cri-o") {
+    console.error(`${MESSAGE_PREFIX}${command} needs --cri containerd|crio\n`);
+    console.error(USAGE[command]);
+    return 2;
+  }
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(values.handler)) {
+    console.error(
+      `${MESSAGE_PREFIX}--handler ${JSON.stringify(values.handler)}: ` +
+        "must be a DNS label (lowercase letters, digits, '-'), as RuntimeClass handlers are",
+    );
+    return 2;
+  }
+  const options = {
+    cri,
+    hostRoot: values["host-root"],
+    criConfig: values["cri-config"],
+    handler: values.handler,
+    config: values.config,
+    wrapper: values.wrapper,
+    purge: values.purge,
+  } as const;
+  const plan = command === "install"
+    ? await installer.planInstall(options)
+    : await installer.planUninstall(options);
+  for (const warning of plan.warnings) console.error(`warning: ${warning}`);
+  for (const note of plan.notes) console.log(note);
+  if (values["dry-run"]) {
+    console.log(installer.formatDiff(plan));
+    if (plan.reload) console.log(`would run: ${plan.reload.argv.join(" ")}`);
+    return 0;
+  }
+  await installer.applyPlan(plan);
+  for (const step of plan.steps) console.log(`${step.path}: ${step.summary}`);
+  if (plan.reload === undefined) {
+    console.log(`${command}: the CRI's configuration is unchanged; no restart needed`);
+  } else if (values["no-restart"]) {
+    console.log(`${command}: ${plan.reload.why}: run ${plan.reload.argv.join(" ")}`);
+  } else {
+    await installer.reloadCri(plan.reload);
+    console.log(`${command}: ran ${plan.reload.argv.join(" ")}`);
+  }
+  return 0;
+}

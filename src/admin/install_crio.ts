@@ -1,0 +1,91 @@
+/**
+ * The drop-in `install` writes for CRI-O (cri-o docs/crio.conf.d.5.md): one file in
+ * `crio.conf.d/` that defines the wrapper's runtime handler. CRI-O applies
+ * drop-ins in lexical order on top of `crio.conf`, so the operator's files
+ * are never edited and uninstall removes just this file.
+ *
+ * @module
+ */
+
+import { describe, InstallError } from "../core/errors.ts";
+import { flavourOf } from "../runtime/runtime_binary.ts";
+import { parseToml, tomlKey } from "../config/toml.ts";
+import type { HandlerOptions } from "./install_containerd.ts";
+
+/** The drop-in's file name: late in lexical order, so no earlier drop-in overrides it. */
+export const CRIO_DROP_IN = "99-strict-supplementalgroups.conf";
+
+const HEADER = "# Added by `strict-supplementalgroups install`; `uninstall` removes this file.";
+
+/**
+ * The drop-in's text.
+ *
+ * @param options Handler name and wrapper path (`runtime_path`).
+ * @param runtime The low-level runtime the wrapper hands off to; its state
+ *   directory becomes `runtime_root`, so CRI-O and the wrapper's hand-off agree.
+ * @returns The file's content.
+ *
+ * @example
+ * ```ts
+ * import { crioDropIn } from "./install_crio.ts";
+ * const text = crioDropIn({ handler: "ssg", binary: "/usr/local/bin/ssg" }, "crun");
+ * console.assert(text.includes('runtime_root = "/run/crun"'));
+ * ```
+ */
+export function crioDropIn(options: HandlerOptions, runtime: string): string {
+  const root = flavourOf(runtime) === "crun" ? "/run/crun" : "/run/runc";
+  return [
+    HEADER,
+    `[crio.runtime.runtimes.${tomlKey(options.handler)}]`,
+    `runtime_path = ${JSON.stringify(options.binary)}`,
+    `runtime_type = "oci"`,
+    `runtime_root = ${JSON.stringify(root)}`,
+    "",
+  ].join("\n");
+}
+
+/**
+ * Whether a file is a drop-in this tool wrote.
+ *
+ * @param text The file's content.
+ * @returns True when it carries our header.
+ */
+export function isOurDropIn(text: string): boolean {
+  return text.startsWith(HEADER);
+}
+
+/**
+ * Refuses when another CRI-O config file already defines the handler.
+ *
+ * @param files `crio.conf` and the other drop-ins, with their text.
+ * @param handler The handler name.
+ * @throws {InstallError} Naming the file that defines it, or a file that does not parse.
+ *
+ * @example
+ * ```ts
+ * import { assertNoOtherHandler } from "./install_crio.ts";
+ * assertNoOtherHandler([{ path: "crio.conf", text: "[crio.runtime]\n" }], "ssg");
+ * ```
+ */
+export function assertNoOtherHandler(
+  files: readonly { path: string; text: string }[],
+  handler: string,
+): void {
+  for (const { path, text } of files) {
+    let config: Record<string, unknown>;
+    try {
+      config = parseToml(text, path);
+    } catch (error) {
+      throw new InstallError(`cannot read a CRI-O config file: ${describe(error)}`);
+    }
+    const runtimes = (((config.crio as Record<string, unknown> | undefined)?.runtime as
+      | Record<string, unknown>
+      | undefined)?.runtimes) as Record<string, unknown> | undefined;
+    if (runtimes?.[handler] !== undefined) {
+      throw new InstallError(
+        `${path}: runtime handler ${JSON.stringify(handler)} is already defined there: ` +
+          "remove that definition or install under another --handler",
+      );
+    }
+  }
+}

@@ -1,9 +1,0 @@
-/**
- * Entry point of `strict-supplementalgroups`, the admin command-line tool.
- *
- * @module
- */
-
-import { runCli } from "./cli.ts";
-
-Deno.exit(await runCli(Deno.args));

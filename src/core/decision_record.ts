@@ -1,0 +1,219 @@
+/**
+ * The decision record: one JSON object per judged (or deliberately not
+ * judged) identity. The wrapper writes it as its log line and
+ * `strict-supplementalgroups explain --json` prints it, so both show one
+ * decision in one shape; docs/decision-record.md documents the fields.
+ *
+ * @module
+ */
+
+import type { PodRef } from "./container_identity.ts";
+import type { Mode } from "./decision.ts";
+import type { AppliedIdentity } from "./identity.ts";
+import type { Judgement } from "./judgement.ts";
+import type { PodFacts } from "./pod_facts.ts";
+import type { Violation } from "./policy.ts";
+
+/** The invocation a decision is about. */
+export interface Subject {
+  /** The container id. */
+  readonly container: string;
+  /** `create`, `run` or `exec`. */
+  readonly command: string;
+  /** The file whose identity was judged (a `config.json` or an exec process file). */
+  readonly spec: string;
+}
+
+/** Where the Pod's facts came from and how long the lookup took. */
+export interface Lookup {
+  /** The source that answered (`kubelet`, `pod-file`, …). */
+  readonly source: string;
+  /** Milliseconds, as the caller saw them. */
+  readonly ms: number;
+}
+
+/** Where the time of one invocation went (the wrapper's records only). */
+export interface Timings {
+  /** Module loading and configuration, from the runtime's time origin. */
+  readonly startupMs: number;
+  /** From the start of the request to the record. */
+  readonly elapsedMs: number;
+}
+
+/** A container handed off without judgement: a Pod sandbox, or no Kubernetes container at all. */
+export interface UnjudgedRecord extends Subject {
+  /** `untouched`, or `refuse` when non-Kubernetes containers are not allowed. */
+  readonly verdict: "untouched" | "refuse";
+  /** The configured mode. */
+  readonly mode: Mode;
+  /** `pod sandbox` or `not a Kubernetes container`. */
+  readonly reason: string;
+  /** The refusal message, with `verdict: "refuse"`. */
+  readonly refusal?: string;
+  /** Milliseconds from the start of the request, in the wrapper's records. */
+  readonly elapsedMs?: number;
+}
+
+/** A judged identity. */
+export interface JudgedRecord extends Subject {
+  /** The outcome's kind. */
+  readonly verdict: "unchanged" | "rewrite" | "audit" | "refuse";
+  /** The configured mode. */
+  readonly mode: Mode;
+  /** The container's Pod, from the CRI's annotations. */
+  readonly pod: { readonly namespace: string; readonly name: string; readonly uid?: string };
+  /** The container's name in the Pod, when the CRI gave one. */
+  readonly containerName?: string;
+  /** The uid the process runs with. */
+  readonly uid: number;
+  /** The primary gid it runs with. */
+  readonly gid: number;
+  /** Where that identity comes from (`spec`, `process file`, `create-time spec`, `runtime default`). */
+  readonly identityFrom: string;
+  /** The supplementary gids: as the runtime would apply them, what enforce keeps, what it drops. */
+  readonly gids: {
+    readonly before: readonly number[];
+    readonly after: readonly number[];
+    readonly dropped: readonly number[];
+  };
+  /** The gids the Pod entitles the process to. */
+  readonly entitled: readonly number[];
+  /** The policy scope that applied and the identity's violations of it. */
+  readonly policy: { readonly rules: string; readonly violations: readonly Violation[] };
+  /** The refusal message (reasons joined), with `verdict: "refuse"`. */
+  readonly refusal?: string;
+  /** The Pod's `supplementalGroupsPolicy`. */
+  readonly supplementalGroupsPolicy: string;
+  /** Which Pod source answered. */
+  readonly source: string;
+  /** How long it took. */
+  readonly lookupMs: number;
+  /** Module loading and configuration, in the wrapper's records. */
+  readonly startupMs?: number;
+  /** From the start of the request to the record, in the wrapper's records. */
+  readonly elapsedMs?: number;
+}
+
+/** Any decision record. */
+export type DecisionRecord = UnjudgedRecord | JudgedRecord;
+
+/** What a judged record is rendered from. */
+export interface JudgedParts {
+  /** The invocation. */
+  readonly subject: Subject;
+  /** The configured mode. */
+  readonly mode: Mode;
+  /** The container's Pod reference. */
+  readonly pod: PodRef;
+  /** The identity that was judged. */
+  readonly identity: AppliedIdentity;
+  /** The Pod's facts. */
+  readonly facts: PodFacts;
+  /** The judgement. */
+  readonly judgement: Judgement;
+  /** The lookup. */
+  readonly lookup: Lookup;
+}
+
+/**
+ * Renders the record of a judged identity.
+ *
+ * @param parts What was judged, and the judgement.
+ * @param timings The wrapper's timings, when it writes the record.
+ * @returns The record.
+ *
+ * @example
+ * ```ts
+ * import { equal, deepEqual } from "assert";
+ * import { judgedRecord } from "./decision_record.ts";
+ * import { createIdentity } from "./identity.ts";
+ * import { judge } from "./judgement.ts";
+ * import { OPEN_POLICY } from "./policy.ts";
+ *
+ * const identity = createIdentity({ uid: 1000, gid: 1000, additionalGids: [1000, 50000] });
+ * const facts = {
+ *   namespace: "tenant-a", name: "app", uid: "u1", supplementalGroups: [],
+ *   supplementalGroupsPolicy: "Merge", containers: [{ name: "main" }],
+ * };
+ * const judgement = judge({
+ *   mode: "enforce", policy: OPEN_POLICY, namespace: "tenant-a", podName: "tenant-a/app",
+ *   identity, groups: { supplementalGroups: [] },
+ * });
+ * const record = judgedRecord({
+ *   subject: { container: "c1", command: "create", spec: "/b/config.json" },
+ *   mode: "enforce",
+ *   pod: { namespace: "tenant-a", name: "app", uid: "u1", container: "main" },
+ *   identity, facts, judgement, lookup: { source: "kubelet", ms: 12.345 },
+ * });
+ * equal(record.verdict, "rewrite");
+ * deepEqual(record.gids, { before: [1000, 50000], after: [1000], dropped: [50000] });
+ * equal(record.lookupMs, 12.35);
+ * ```
+ */
+export function judgedRecord(parts: JudgedParts, timings?: Timings): JudgedRecord {
+  const { subject, judgement, pod } = parts;
+  const { outcome } = judgement;
+  return {
+    container: subject.container,
+    command: subject.command,
+    spec: subject.spec,
+    verdict: outcome.kind,
+    mode: parts.mode,
+    pod: { namespace: pod.namespace, name: pod.name, ...(pod.uid ? { uid: pod.uid } : {}) },
+    ...(pod.container === undefined ? {} : { containerName: pod.container }),
+    uid: parts.identity.user.uid,
+    gid: parts.identity.user.gid,
+    identityFrom: parts.identity.from,
+    gids: judgement.gids,
+    entitled: [...judgement.entitled],
+    policy: { rules: judgement.rulesSource, violations: judgement.violations },
+    ...(outcome.kind === "refuse" ? { refusal: outcome.reasons.join("; ") } : {}),
+    supplementalGroupsPolicy: parts.facts.supplementalGroupsPolicy,
+    source: parts.lookup.source,
+    lookupMs: milliseconds(parts.lookup.ms),
+    ...(timings === undefined ? {} : {
+      startupMs: milliseconds(timings.startupMs),
+      elapsedMs: milliseconds(timings.elapsedMs),
+    }),
+  };
+}
+
+/**
+ * The level a record is logged at: `error` for a refusal, `warn` for an
+ * audit or a policy violation, `debug` for a Pod sandbox, else `info`.
+ *
+ * @param record The record.
+ * @returns The level.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "assert";
+ * import { recordLevel } from "./decision_record.ts";
+ *
+ * equal(recordLevel({
+ *   container: "s1", command: "create", spec: "/b/config.json", verdict: "untouched",
+ *   mode: "enforce", reason: "pod sandbox",
+ * }), "debug");
+ * ```
+ */
+export function recordLevel(record: DecisionRecord): "debug" | "info" | "warn" | "error" {
+  if (record.verdict === "refuse") return "error";
+  if ("reason" in record) return record.reason === POD_SANDBOX ? "debug" : "info";
+  return record.verdict === "audit" || record.policy.violations.length > 0 ? "warn" : "info";
+}
+
+/** The reason of a Pod sandbox's record. */
+export const POD_SANDBOX = "pod sandbox";
+
+/** The reason of a non-Kubernetes container's record. */
+export const NOT_KUBERNETES = "not a Kubernetes container";
+
+/**
+ * Rounds milliseconds to two decimals, as records carry them.
+ *
+ * @param value Milliseconds.
+ * @returns The rounded value.
+ */
+export function milliseconds(value: number): number {
+  return Math.round(value * 100) / 100;
+}

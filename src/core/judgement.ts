@@ -1,0 +1,170 @@
+/**
+ * The one judgement of an identity: which gids it keeps, whether the result
+ * passes the node policy, and what therefore happens. The wrapper acts on
+ * its {@linkcode Outcome}; `strict-supplementalgroups explain` prints it;
+ * nothing else derives a verdict.
+ *
+ * @module
+ */
+
+import { decideGids, entitledGids, type Mode, type PodGroups } from "./decision.ts";
+import type { AppliedIdentity } from "./identity.ts";
+import { checkIdentity, type Policy, rulesFor, type Violation } from "./policy.ts";
+
+/** What is judged. */
+export interface JudgeInput {
+  /** The configured mode. */
+  readonly mode: Mode;
+  /** The node policy. */
+  readonly policy: Policy;
+  /** The Pod's namespace (it selects the policy rules). */
+  readonly namespace: string;
+  /** `namespace/name`, for messages. */
+  readonly podName: string;
+  /** The identity the runtime will apply. */
+  readonly identity: AppliedIdentity;
+  /** The Pod's group fields for this container. */
+  readonly groups: PodGroups;
+}
+
+/**
+ * What happens to the container.
+ *
+ * - `unchanged`: nothing to drop; it runs as it is.
+ * - `rewrite`: the wrapper changes the list to `after`, dropping `dropped`.
+ * - `audit`: it runs as it is; enforce would drop `wouldDrop`.
+ * - `refuse`: it does not run, for `reasons`.
+ */
+export type Outcome =
+  | { readonly kind: "unchanged" }
+  | {
+    readonly kind: "rewrite";
+    /** The list the process gets. */
+    readonly after: readonly number[];
+    /** What is taken away. */
+    readonly dropped: readonly number[];
+  }
+  | {
+    readonly kind: "audit";
+    /** What enforce would take away. */
+    readonly wouldDrop: readonly number[];
+  }
+  | {
+    readonly kind: "refuse";
+    /** Why, each fit for `kubectl describe`. */
+    readonly reasons: readonly string[];
+  };
+
+/** The judgement: the outcome and what it was derived from. */
+export interface Judgement {
+  /** What happens. */
+  readonly outcome: Outcome;
+  /** The list as the runtime would apply it, what enforce keeps of it, and what it drops. */
+  readonly gids: {
+    readonly before: readonly number[];
+    readonly after: readonly number[];
+    readonly dropped: readonly number[];
+  };
+  /** The gids the process may hold, in the order they were collected. */
+  readonly entitled: ReadonlySet<number>;
+  /** Which policy scope applied: `defaults` or `namespaces[i]`. */
+  readonly rulesSource: string;
+  /** Policy violations of the identity the process would run with. */
+  readonly violations: readonly Violation[];
+}
+
+/**
+ * Judges an identity. In `audit` mode nothing is refused; the judgement says
+ * what `enforce` would do. Gids the wrapper cannot change (an exec's
+ * create-time list, which runc re-reads and crun keeps in its state) that
+ * the Pod does not entitle refuse the exec: the container did not start
+ * through the wrapper.
+ *
+ * @param input Mode, policy, Pod and identity.
+ * @returns The judgement.
+ *
+ * @example The image's gid is dropped from a create
+ * ```ts
+ * import { deepEqual } from "assert";
+ * import { createIdentity } from "./identity.ts";
+ * import { judge } from "./judgement.ts";
+ * import { OPEN_POLICY } from "./policy.ts";
+ *
+ * const { outcome } = judge({
+ *   mode: "enforce", policy: OPEN_POLICY, namespace: "tenant-a", podName: "tenant-a/app",
+ *   identity: createIdentity({ uid: 1000, gid: 1000, additionalGids: [1000, 50000, 60000] }),
+ *   groups: { runAsGroup: 1000, supplementalGroups: [60000] },
+ * });
+ * deepEqual(outcome, { kind: "rewrite", after: [1000, 60000], dropped: [50000] });
+ * ```
+ *
+ * @example Mode deny refuses instead, naming the gids
+ * ```ts
+ * import { equal } from "assert";
+ * import { createIdentity } from "./identity.ts";
+ * import { judge } from "./judgement.ts";
+ * import { OPEN_POLICY } from "./policy.ts";
+ *
+ * const { outcome } = judge({
+ *   mode: "deny", policy: OPEN_POLICY, namespace: "ns", podName: "ns/web",
+ *   identity: createIdentity({ uid: 1000, gid: 1000, additionalGids: [1000, 50000] }),
+ *   groups: { supplementalGroups: [] },
+ * });
+ * equal(outcome.kind === "refuse" && outcome.reasons[0]?.startsWith("gids 50000 are not"), true);
+ * ```
+ */
+export function judge(input: JudgeInput): Judgement {
+  const { identity: { user, fixedGids, rewrite }, mode } = input;
+  const { rules, source } = rulesFor(input.policy, input.namespace);
+  const entitled = entitledGids(user.gid, { ...input.groups, extraGids: rules.extraGids });
+  const decision = decideGids(user.additionalGids, entitled, mode);
+  const fixedDropped = decision.dropped.filter((gid) =>
+    user.additionalGids.slice(0, fixedGids).includes(gid)
+  );
+  const violations = checkIdentity(rules, {
+    uid: user.uid,
+    gid: user.gid,
+    // What the process ends up holding: all of it when nothing is dropped.
+    additionalGids: decision.verdict === "deny" || fixedDropped.length > 0
+      ? decision.before
+      : decision.after,
+    fsGroup: input.groups.fsGroup,
+  }, input.namespace);
+
+  const reasons: string[] = [];
+  if (fixedDropped.length > 0) {
+    reasons.push(
+      `the container was created with undeclared gids ${fixedDropped.join(",")} ` +
+        `(not through this wrapper?): recreate it`,
+    );
+  } else if (decision.verdict === "deny") {
+    reasons.push(
+      `gids ${decision.dropped.join(",")} are not declared by pod ${input.podName} (mode deny): ` +
+        `declare them in securityContext.supplementalGroups or remove them from the image's ` +
+        `/etc/group`,
+    );
+  }
+  reasons.push(...violations.map((v) => v.message));
+
+  const base = { entitled, rulesSource: source, violations };
+  const gids = { before: decision.before, after: decision.after, dropped: decision.dropped };
+  if (mode !== "audit" && reasons.length > 0) {
+    return { ...base, gids, outcome: { kind: "refuse", reasons } };
+  }
+  if (decision.verdict === "audit") {
+    return { ...base, gids, outcome: { kind: "audit", wouldDrop: decision.dropped } };
+  }
+  // Only duplicates of an unchangeable list: harmless, and nothing to do.
+  if (decision.verdict === "unchanged" || rewrite === "none") {
+    return {
+      ...base,
+      gids: { before: decision.before, after: decision.before, dropped: [] },
+      outcome: { kind: "unchanged" },
+    };
+  }
+  return {
+    ...base,
+    gids,
+    outcome: { kind: "rewrite", after: decision.after, dropped: decision.dropped },
+  };
+}

@@ -1,0 +1,172 @@
+/**
+ * The path from a request to its decision, shared by the wrapper and
+ * `strict-supplementalgroups explain`: read the spec, classify the
+ * container, look its Pod up, find the identity the runtime will apply, and
+ * judge it. The wrapper then acts on the decision; `explain` only prints it.
+ *
+ * @module
+ */
+
+import type { JudgeSettings } from "../config/config.ts";
+import { containerIdentity, type PodRef } from "../core/container_identity.ts";
+import {
+  type JudgedParts,
+  NOT_KUBERNETES,
+  POD_SANDBOX,
+  type Subject,
+  type UnjudgedRecord,
+} from "../core/decision_record.ts";
+import {
+  type AppliedIdentity,
+  createIdentity,
+  execIdentity,
+  type RuntimeRules,
+} from "../core/identity.ts";
+import { judge } from "../core/judgement.ts";
+import { groupsFor } from "../core/pod_facts.ts";
+import { type PodSource, requirePod } from "../pod_source/pod_source.ts";
+import { parseSpec, readAnnotations, readUser, type SpecDocument } from "../spec/spec.ts";
+import type { SpecFiles } from "../spec/spec_files.ts";
+import type { CreateRequest, ExecRequest } from "./request.ts";
+
+/** What the decision reads through. */
+export interface DecideSeams {
+  /** Spec and process files. */
+  readonly specs: Pick<SpecFiles, "read">;
+  /** The Pod's facts. */
+  readonly pods: PodSource;
+  /** A running container's bundle, when the request does not name it. */
+  readonly bundleOf: (root: string | undefined, id: string) => Promise<string>;
+  /** The runtime's exec rules (asked only for an exec). */
+  readonly rules: () => Promise<RuntimeRules>;
+}
+
+/** A decision. */
+export type Decision =
+  /** Not judged: handed off untouched, or refused as non-Kubernetes. */
+  | { readonly kind: "unjudged"; readonly record: UnjudgedRecord }
+  | {
+    readonly kind: "judged";
+    /** Everything the record is rendered from. */
+    readonly parts: JudgedParts;
+    /** The document a `spec-file` rewrite changes. */
+    readonly document: SpecDocument;
+  };
+
+/**
+ * Decides a create, run or exec.
+ *
+ * @param request The request.
+ * @param settings Mode, policy, trusted annotations, non-Kubernetes rule.
+ * @param seams Files, Pod source, runtime.
+ * @returns The decision.
+ * @throws {WrapperError} Whenever the decision cannot be made; the message names the cause.
+ */
+export async function decide(
+  request: CreateRequest | ExecRequest,
+  settings: JudgeSettings,
+  seams: DecideSeams,
+): Promise<Decision> {
+  if (request.kind === "create") {
+    const doc = await _read(seams, request.specPath, "config");
+    const subject = { container: request.id, command: request.command, spec: doc.path };
+    const classified = _classify(doc, subject, settings);
+    if (classified.decision) return classified.decision;
+    return await _judge(subject, settings, seams, {
+      pod: classified.pod,
+      identity: createIdentity(readUser(doc)),
+      document: doc,
+    });
+  }
+
+  const bundle = request.bundle ?? await seams.bundleOf(request.root, request.id);
+  const bundleDoc = await _read(seams, `${bundle}/config.json`, "config");
+  const classified = _classify(bundleDoc, {
+    container: request.id,
+    command: "exec",
+    spec: request.processFile ?? bundleDoc.path,
+  }, settings);
+  if (classified.decision) return classified.decision;
+  const processDoc = request.processFile === undefined
+    ? undefined
+    : await _read(seams, request.processFile, "process");
+  const subject = { container: request.id, command: "exec", spec: (processDoc ?? bundleDoc).path };
+  const pod = classified.pod;
+  const identity = execIdentity(await seams.rules(), {
+    createUser: readUser(bundleDoc),
+    processFile: processDoc && { user: readUser(processDoc, { optional: true }) },
+    userFlag: request.userFlag,
+    gidFlags: request.gidFlags.map((flag) => flag.gid),
+  });
+  return await _judge(subject, settings, seams, {
+    pod,
+    identity,
+    document: processDoc ?? bundleDoc,
+  });
+}
+
+async function _read(
+  seams: DecideSeams,
+  path: string,
+  kind: "config" | "process",
+): Promise<SpecDocument> {
+  return parseSpec(await seams.specs.read(path), { path, kind });
+}
+
+/** The container's Pod, or the unjudged decision for a sandbox or a non-Kubernetes container. */
+function _classify(
+  doc: SpecDocument,
+  subject: Subject,
+  settings: JudgeSettings,
+): { pod: PodRef; decision?: undefined } | { decision: Decision } {
+  const identity = containerIdentity(readAnnotations(doc), settings.annotations);
+  if (identity.kind === "container") return { pod: identity.pod };
+  const base = { ...subject, mode: settings.mode };
+  const unjudged = (record: UnjudgedRecord) => ({
+    decision: { kind: "unjudged", record } as const,
+  });
+  if (identity.kind === "sandbox") {
+    return unjudged({ ...base, verdict: "untouched", reason: POD_SANDBOX });
+  }
+  if (settings.allowNonKubernetes) {
+    return unjudged({ ...base, verdict: "untouched", reason: NOT_KUBERNETES });
+  }
+  return unjudged({
+    ...base,
+    verdict: "refuse",
+    reason: NOT_KUBERNETES,
+    refusal: `container ${subject.container} has no Kubernetes annotations ` +
+      `(${settings.annotations.type}) and allow-non-kubernetes is false`,
+  });
+}
+
+async function _judge(
+  subject: Subject,
+  settings: JudgeSettings,
+  seams: DecideSeams,
+  what: { pod: PodRef; identity: AppliedIdentity; document: SpecDocument },
+): Promise<Decision> {
+  const { pod, identity } = what;
+  const answer = await requirePod(seams.pods, pod);
+  const judgement = judge({
+    mode: settings.mode,
+    policy: settings.policy,
+    namespace: pod.namespace,
+    podName: `${pod.namespace}/${pod.name}`,
+    identity,
+    groups: groupsFor(answer.facts, pod.container),
+  });
+  return {
+    kind: "judged",
+    parts: {
+      subject,
+      mode: settings.mode,
+      pod,
+      identity,
+      facts: answer.facts,
+      judgement,
+      lookup: { source: answer.source, ms: answer.ms },
+    },
+    document: what.document,
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * The wrapper's entry flow: decide the command first; hand anything that
+ * does not set a process identity straight to the runtime, loading nothing
+ * else; enforce the rest; turn every failure into one refusal line the
+ * caller can show.
+ *
+ * @module
+ */
+
+import { describe, MESSAGE_PREFIX, WrapperError } from "../core/errors.ts";
+import { configPath, readConfigText } from "../config/config_file.ts";
+import { isIdentitySetting, logTarget } from "../runtime/argv.ts";
+import { dropLoaderVariables, handOff } from "../runtime/handoff.ts";
+import { runtimeFromText } from "../runtime/runtime_binary.ts";
+
+/**
+ * Runs the wrapper for one invocation.
+ *
+ * @param argv The arguments, as the caller gave them.
+ * @returns The exit status.
+ */
+export async function runWrapper(argv: readonly string[]): Promise<number> {
+  try {
+    dropLoaderVariables();
+    if (!isIdentitySetting(argv)) {
+      const location = configPath();
+      return await handOff(
+        await runtimeFromText(await readConfigText(location), location.path),
+        argv,
+      );
+    }
+    warmUpTlsRandom();
+    const { enforceInvocation } = await import("./compose.ts");
+    return await enforceInvocation(argv);
+  } catch (error) {
+    return await refuse(argv, error);
+  }
+}
+
+/**
+ * Starts seeding the TLS library's random generator on a background thread,
+ * so that it overlaps the main thread's module loading and file reads.
+ *
+ * The first random bytes Deno's TLS stack (rustls on AWS-LC) draws in a
+ * process cost 30-40 ms of CPU, once; under strace the gap sits between
+ * AWS-LC's fork-detection set-up and its getrandom(2). WebCrypto's ECDSA key
+ * generation draws from the same generator on Deno's blocking thread pool,
+ * so asking for a throw-away key now leaves the kubelet handshake with only
+ * its own ~2 ms. Correctness never depends on it: if it fails or stops
+ * helping, the handshake seeds the generator itself.
+ */
+function warmUpTlsRandom(): void {
+  crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"])
+    .catch(() => {});
+}
+
+/**
+ * Reports a refusal: one line on stderr, a runc-format line in the caller's
+ * `--log`, and exit status 1. Nothing is written to stdout.
+ *
+ * @param argv The arguments (for the `--log` target).
+ * @param error What stopped the invocation.
+ * @returns The exit status.
+ */
+export async function refuse(argv: readonly string[], error: unknown): Promise<number> {
+  const cause = error instanceof WrapperError
+    ? describe(error)
+    : `internal error: ${describe(error)}`;
+  const message = `${MESSAGE_PREFIX}${cause}`;
+  console.error(message);
+  const target = logTarget(argv);
+  if (target.path !== undefined) {
+    // Loaded only on a refusal, to keep the pass-through path small.
+    const { appendRuncLog, runcLogLine } = await import("../runtime/runc_log.ts");
+    await appendRuncLog(target.path, runcLogLine(message, target.format, new Date())).catch(
+      (logError) => console.error(`${MESSAGE_PREFIX}cannot write --log: ${describe(logError)}`),
+    );
+  }
+  return 1;
+}

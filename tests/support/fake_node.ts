@@ -1,0 +1,126 @@
+/**
+ * In-memory fakes of the enforcement path's seams, one object per seam:
+ * spec files in a map, a Pod source over a list of Pods, a runtime whose
+ * hand-off records the argv, and a log that keeps its records. The flow
+ * under test is the real one (`requestOf`, `enforce`, `decide`).
+ *
+ * @module
+ */
+
+import { equal } from "assert";
+import type { Config } from "../../src/config/config.ts";
+import { crunRules, type RuntimeRules } from "../../src/core/identity.ts";
+import type { DecisionLog, LogRecord } from "../../src/log/decision_log.ts";
+import { findPod, type Pod, podFacts } from "../../src/pod_source/pod_list.ts";
+import type { PodSource } from "../../src/pod_source/pod_source.ts";
+import { parseInvocation } from "../../src/runtime/argv.ts";
+import type { LowLevelRuntime } from "../../src/runtime/runtime.ts";
+import { flavourOf } from "../../src/runtime/runtime_binary.ts";
+import type { SpecFiles } from "../../src/spec/spec_files.ts";
+import { enforce } from "../../src/wrapper/enforce.ts";
+import { requestOf } from "../../src/wrapper/request.ts";
+import { TENANT_A_POD } from "./tenant_a.ts";
+
+export { TENANT_A_POD };
+
+/** The working directory of every fake invocation. */
+export const FAKE_CWD = "/work";
+
+/** A node whose files, Pods, runtime and log live in memory. */
+export class FakeNode {
+  /** Spec and process files by path. */
+  files = new Map<string, string>();
+  /** Paths replaced, in order. */
+  written: string[] = [];
+  /** What the runtime was handed. */
+  handed: { runtime: string; args: readonly string[] }[] = [];
+  /** What was logged. */
+  logs: LogRecord[] = [];
+  /** What the kubelet lists. */
+  pods: Pod[] = [TENANT_A_POD];
+  /** The `--root` every exec must name. */
+  root: string | undefined = "/run/runc";
+  /** The crun version the fake crun reports. */
+  crunVersion = "1.8.1";
+
+  /** The spec files seam. */
+  readonly specs: SpecFiles = {
+    read: (path) => {
+      const text = this.files.get(path);
+      return text === undefined
+        ? Promise.reject(new Error(`${path}: not found`))
+        : Promise.resolve(text);
+    },
+    replace: (path, text) => {
+      this.written.push(path);
+      this.files.set(path, text);
+      return Promise.resolve();
+    },
+  };
+
+  /** The Pod source seam: the kubelet, over {@linkcode FakeNode.pods}. */
+  readonly source: PodSource = {
+    name: "kubelet",
+    where: "on this node's kubelet",
+    lookup: (ref) => {
+      const pod = findPod(this.pods, ref);
+      return Promise.resolve(pod && { facts: podFacts(pod), source: "kubelet" });
+    },
+  };
+
+  /** The log seam. */
+  readonly log: DecisionLog = {
+    write: (record) => {
+      this.logs.push(record);
+      return Promise.resolve();
+    },
+  };
+
+  /**
+   * The runtime seam for a binary.
+   *
+   * @param binary The configured runtime.
+   * @returns The fake runtime.
+   */
+  runtime(binary: string): LowLevelRuntime {
+    return {
+      binary,
+      handOff: (args) => {
+        this.handed.push({ runtime: binary, args });
+        return Promise.resolve(0);
+      },
+      bundleOf: (root, id) => {
+        equal(root, this.root);
+        return Promise.resolve(`/bundles/${id}`);
+      },
+      rules: () =>
+        Promise.resolve<RuntimeRules>(
+          flavourOf(binary) === "runc"
+            ? { flavour: "runc" }
+            : crunRules(`crun version ${this.crunVersion}\n`)!,
+        ),
+    };
+  }
+}
+
+/**
+ * Enforces an invocation as the wrapper's composition root would, on a fake node.
+ *
+ * @param config The configuration.
+ * @param argv The wrapper's arguments.
+ * @param node The fake node.
+ * @returns The exit status.
+ */
+export async function enforceWith(
+  config: Config,
+  argv: readonly string[],
+  node: FakeNode,
+): Promise<number> {
+  const request = requestOf(parseInvocation(argv, flavourOf(config.runtime)), FAKE_CWD);
+  return await enforce(request, config, {
+    specs: node.specs,
+    pods: node.source,
+    runtime: node.runtime(config.runtime),
+    log: node.log,
+  });
+}
