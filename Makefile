@@ -62,9 +62,14 @@ fmt: deno
 lint: deno
 	$(DENO) lint
 
+# Every exported symbol of the product documented (deno_std's rule); the
+# examples themselves run in `make test` (deno test --doc).
+DOC_MODULES = $(shell find src -name '*.ts' ! -name '*_test.ts' | sort)
+
 check: deno
 	$(DENO) fmt --check
 	$(DENO) lint
+	$(DENO) doc --lint $(DOC_MODULES)
 	$(DENO) check src/ tests/ tools/
 
 clean:

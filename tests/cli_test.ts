@@ -4,7 +4,7 @@
 
 import { deepEqual, equal, match } from "assert";
 import { permissionFlags } from "../tools/permission_flags.ts";
-import { CLI, REPO, runWrapper, WRAPPER } from "./support/wrapper.ts";
+import { assertFailedClosed, CLI, REPO, runWrapper, WRAPPER } from "./support/wrapper.ts";
 
 Deno.test("strict-supplementalgroups version prints the version", async () => {
   const result = await runWrapper(["version"], { program: CLI });
@@ -161,4 +161,46 @@ Deno.test("explain needs --bundle and says so", async () => {
   const result = await runWrapper(["explain"], { program: CLI });
   equal(result.code, 2);
   match(result.stderr, /explain needs --bundle DIR/);
+});
+
+Deno.test("a config with two problems refuses a create in one line, each problem named once", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/c.toml`, 'mode = "strict"\n[logging]\nlog-format = "xml"\n');
+    const log = `${dir}/log.json`;
+    const result = await runWrapper(
+      ["--log", log, "--log-format", "json", "create", "--bundle", dir, "c1"],
+      { config: `${dir}/c.toml` },
+    );
+    const message = await assertFailedClosed(result, log, /mode = "strict"/);
+    equal(
+      message,
+      `strict-supplementalgroups: ${dir}/c.toml:1: mode = "strict": must be one of enforce, ` +
+        `audit, deny; ${dir}/c.toml:3: logging.log-format = "xml": must be one of json, text`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a bad runtime value names its file and key once", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/c.toml`, 'runtime = "bin/runc"\n');
+    const result = await runWrapper(["--version"], { config: `${dir}/c.toml` });
+    equal(result.code, 1);
+    equal(
+      result.stderr,
+      `strict-supplementalgroups: ${dir}/c.toml: runtime = "bin/runc": must be a command name ` +
+        `or an absolute path\n`,
+    );
+    const create = await runWrapper(["create", "--bundle", dir, "c1"], { config: `${dir}/c.toml` });
+    equal(
+      create.stderr,
+      `strict-supplementalgroups: ${dir}/c.toml:1: runtime = "bin/runc": must be a command name ` +
+        `or an absolute path\n`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

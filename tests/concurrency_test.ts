@@ -1,5 +1,5 @@
 /**
- * Concurrency (DESIGN §8): 100 creates at once through the shipped wrapper,
+ * Concurrency (docs/design.md, the log): 100 creates at once through the shipped wrapper,
  * on distinct bundles, with real runc and one shared decision log that is
  * one decision away from its size limit, so that it rotates under the load.
  * Every container is created with the right spec, and the log files hold one

@@ -1,5 +1,5 @@
 /**
- * Crash safety of the spec rewrite (DESIGN §5): the shipped wrapper is
+ * Crash safety of the spec rewrite (docs/design.md): the shipped wrapper is
  * SIGKILLed at random moments of real creates (no fault hooks in the
  * product). Every spec afterwards is either the original or the complete
  * rewrite, never torn; the decision log holds only whole lines; and the

@@ -1,5 +1,5 @@
 /**
- * Pass-through is byte-for-byte and touches nothing (DESIGN §2, §10):
+ * Pass-through is byte-for-byte and touches nothing (docs/design.md):
  * thousands of generated command lines that are not create/run/exec/restore
  * go through the wrapper's composition root under the shipped permission
  * set, with a recording script as the runtime and Deno's permission audit

@@ -1,5 +1,5 @@
 /**
- * Spec faults fail closed (DESIGN §5, §8): a missing, empty, malformed or
+ * Spec faults fail closed (docs/security.md): a missing, empty, malformed or
  * ill-typed spec, a link, a directory or a FIFO in its place, a full or
  * read-only filesystem under the bundle. Each stops the create with the cause
  * on stderr and in the caller's `--log`; the bundle stays byte-identical and

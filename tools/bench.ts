@@ -1,6 +1,6 @@
 /**
  * `make bench`: the wrapper's cost on the container start path, measured
- * against bare runc in the same run (DESIGN §10), on real runc with the
+ * against bare runc in the same run (docs/performance.md), on real runc with the
  * HTTPS kubelet stand-in. Prints a markdown table and writes JSON to
  * `.cache/bench.json` for tracking.
  *

@@ -54,7 +54,7 @@ try {
   console.log(`bare runc:            ${bare.stdout.trim() || bare.stderr.trim()}`);
   const wrapped = await runWrapper(["run", "demo-after"], { cwd: `${dir}/after`, config });
   console.log(`through the wrapper:  ${wrapped.stdout.trim() || wrapped.stderr.trim()}\n`);
-  console.log("the wrapper's decision line:");
+  console.log("the wrapper's decision record:");
   for (const line of await decisions(dir)) console.log(JSON.stringify(line));
   if (bare.code !== 0 || wrapped.code !== 0 || wrapped.stdout.includes("50000")) {
     console.error("\ndemo: unexpected result");

@@ -131,3 +131,19 @@ export function importCycles(graph: ModuleGraph): string[][] {
   }
   return cycles;
 }
+
+if (import.meta.main) {
+  // deno run -P=test tools/module_graph.ts ENTRY: the modules ENTRY loads before it runs.
+  const entry = Deno.args[0];
+  if (entry === undefined) {
+    console.error("usage: deno run -P=test tools/module_graph.ts ENTRY");
+    Deno.exit(2);
+  }
+  const path = await Deno.realPath(entry);
+  const graph = await moduleGraph([path], { cwd: Deno.cwd() });
+  const root = `file://${path}`;
+  const dir = `file://${Deno.cwd()}/`;
+  for (const specifier of [...staticClosure(graph, root)].sort()) {
+    console.log(specifier.startsWith(dir) ? specifier.slice(dir.length) : specifier);
+  }
+}

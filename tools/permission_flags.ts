@@ -1,7 +1,7 @@
 /**
  * Renders a permission set of `deno.json` as explicit `--allow-*` flags, so
  * that the compiled binary, the launcher and the tests all run with the one
- * set declared there (DESIGN §3), and an operator can read it in the
+ * set declared there (docs/security.md), and an operator can read it in the
  * launcher itself.
  *
  * @module

@@ -70,11 +70,13 @@ const RUNTIME_DIRS = [
 
 /** What `install`/`uninstall` act on. */
 export interface InstallOptions {
+  /** The node's CRI. */
   readonly cri: Cri;
   /** Prefix of every host path (`/host` in the DaemonSet). */
   readonly hostRoot: string;
   /** containerd's config.toml, or CRI-O's drop-in, as the host sees it. */
   readonly criConfig?: string | undefined;
+  /** The runtime handler name (the RuntimeClass's `handler`). */
   readonly handler: string;
   /** The runtime config to install (a path in the installer's own filesystem). */
   readonly config?: string | undefined;
@@ -86,9 +88,13 @@ export interface InstallOptions {
 
 /** One file the plan writes (`after`) or removes (`after === undefined`). */
 export interface FileStep {
+  /** The file, as the installer sees it (under the host root). */
   readonly path: string;
+  /** Its content now, or `undefined` when it does not exist. */
   readonly before: Uint8Array | undefined;
+  /** Its content after the step, or `undefined` when the step removes it. */
   readonly after: Uint8Array | undefined;
+  /** The mode it is written with. */
   readonly mode: number;
   /** One line for the report, e.g. `containerd config: handler added`. */
   readonly summary: string;
@@ -98,9 +104,11 @@ export interface FileStep {
 
 /** The computed changes. */
 export interface Plan {
+  /** The file steps, in the order they are applied. */
   readonly steps: readonly FileStep[];
   /** Facts for the operator: what is already in place, what was kept. */
   readonly notes: readonly string[];
+  /** What the operator should know that does not stop the change. */
   readonly warnings: readonly string[];
   /** The command that makes the CRI take the change, when its config changes. */
   readonly reload: { argv: string[]; why: string } | undefined;

@@ -38,6 +38,7 @@ export interface HandlerOptions {
 export interface ContainerdEdit {
   /** The new text; equal to the input when nothing changes. */
   readonly text: string;
+  /** What happened to the handler block. */
   readonly change: "added" | "updated" | "unchanged";
   /** The config version found (2 or 3). */
   readonly version: 2 | 3;
@@ -59,14 +60,18 @@ export interface ContainerdEdit {
  * @throws {InstallError} When the file is version 1 or does not parse, the CRI plugin is
  *   disabled, the handler is defined differently outside our block, or the result would not parse.
  *
- * @example
+ * @example The operator's text stays a prefix of the result
  * ```ts
+ * import { equal, match } from "assert";
  * import { addContainerdHandler } from "./install_containerd.ts";
+ *
  * const edit = addContainerdHandler("version = 2\n", "config.toml", {
  *   handler: "strict-supplementalgroups",
  *   binary: "/usr/local/bin/strict-supplementalgroups-container-runtime",
  * });
- * console.assert(edit.change === "added" && edit.text.startsWith("version = 2\n"));
+ * equal(edit.change, "added");
+ * equal(edit.text.startsWith("version = 2\n"), true);
+ * match(edit.text, /BinaryName = "\/usr\/local\/bin\/strict-supplementalgroups-container-runtime"/);
  * ```
  */
 export function addContainerdHandler(
@@ -123,12 +128,15 @@ export function addContainerdHandler(
  * @returns The text without the block, or `undefined` when there is none.
  * @throws {InstallError} When the block's end marker is missing.
  *
- * @example
+ * @example Removing the block gives the original back, byte for byte
  * ```ts
+ * import { equal } from "assert";
  * import { addContainerdHandler, removeContainerdHandler } from "./install_containerd.ts";
+ *
  * const options = { handler: "ssg", binary: "/usr/local/bin/ssg" };
  * const added = addContainerdHandler("version = 2\n", "config.toml", options).text;
- * console.assert(removeContainerdHandler(added, "config.toml", "ssg") === "version = 2\n");
+ * equal(removeContainerdHandler(added, "config.toml", "ssg"), "version = 2\n");
+ * equal(removeContainerdHandler("version = 2\n", "config.toml", "ssg"), undefined);
  * ```
  */
 export function removeContainerdHandler(

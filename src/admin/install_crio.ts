@@ -25,11 +25,14 @@ const HEADER = "# Added by `strict-supplementalgroups install`; `uninstall` remo
  *   directory becomes `runtime_root`, so CRI-O and the wrapper's hand-off agree.
  * @returns The file's content.
  *
- * @example
+ * @example crun's state directory becomes `runtime_root`
  * ```ts
+ * import { match } from "assert";
  * import { crioDropIn } from "./install_crio.ts";
+ *
  * const text = crioDropIn({ handler: "ssg", binary: "/usr/local/bin/ssg" }, "crun");
- * console.assert(text.includes('runtime_root = "/run/crun"'));
+ * match(text, /^\[crio\.runtime\.runtimes\.ssg\]$/m);
+ * match(text, /^runtime_root = "\/run\/crun"$/m);
  * ```
  */
 export function crioDropIn(options: HandlerOptions, runtime: string): string {
@@ -49,6 +52,16 @@ export function crioDropIn(options: HandlerOptions, runtime: string): string {
  *
  * @param text The file's content.
  * @returns True when it carries our header.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "assert";
+ * import { crioDropIn, isOurDropIn } from "./install_crio.ts";
+ *
+ * const ours = crioDropIn({ handler: "ssg", binary: "/usr/local/bin/ssg" }, "crun");
+ * equal(isOurDropIn(ours), true);
+ * equal(isOurDropIn('[crio.runtime]\ndefault_runtime = "crun"\n'), false);
+ * ```
  */
 export function isOurDropIn(text: string): boolean {
   return text.startsWith(HEADER);

@@ -213,6 +213,14 @@ export const NOT_KUBERNETES = "not a Kubernetes container";
  *
  * @param value Milliseconds.
  * @returns The rounded value.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "assert";
+ * import { milliseconds } from "./decision_record.ts";
+ *
+ * equal(milliseconds(12.3456), 12.35);
+ * ```
  */
 export function milliseconds(value: number): number {
   return Math.round(value * 100) / 100;

@@ -26,6 +26,7 @@ export const MESSAGE_PREFIX = "strict-supplementalgroups: ";
  * ```
  */
 export class WrapperError extends Error {
+  /** The error class, as `error.name`. */
   override name = "WrapperError";
 
   /**
@@ -41,6 +42,7 @@ export class WrapperError extends Error {
 
 /** The command line could not be understood well enough to enforce it. */
 export class UsageError extends WrapperError {
+  /** The error class, as `error.name`. */
   override name = "UsageError";
 }
 
@@ -60,6 +62,7 @@ export class UsageError extends WrapperError {
  * ```
  */
 export class ConfigError extends WrapperError {
+  /** The error class, as `error.name`. */
   override name = "ConfigError";
   /** Each problem, naming file, line, key and value. */
   readonly problems: readonly string[];
@@ -79,26 +82,31 @@ export class ConfigError extends WrapperError {
 
 /** An OCI spec or process file is missing, malformed, or cannot be rewritten safely. */
 export class SpecError extends WrapperError {
+  /** The error class, as `error.name`. */
   override name = "SpecError";
 }
 
 /** A source of Pod facts could not answer, or answered something that cannot be a Pod's. */
 export class PodSourceError extends WrapperError {
+  /** The error class, as `error.name`. */
   override name = "PodSourceError";
 }
 
 /** The kubelet could not be asked, or did not answer with the container's Pod. */
 export class KubeletError extends PodSourceError {
+  /** The error class, as `error.name`. */
   override name = "KubeletError";
 }
 
 /** The container is refused by the decision (mode `deny`, or a fail-closed rule). */
 export class RefusalError extends WrapperError {
+  /** The error class, as `error.name`. */
   override name = "RefusalError";
 }
 
 /** An install or uninstall step cannot be done safely; nothing was changed by that step. */
 export class InstallError extends WrapperError {
+  /** The error class, as `error.name`. */
   override name = "InstallError";
 }
 
@@ -127,6 +135,14 @@ export function describe(error: unknown): string {
  *
  * @param text Any text.
  * @returns The text without line breaks.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "assert";
+ * import { oneLine } from "./errors.ts";
+ *
+ * equal(oneLine("c.toml:1: bad\n  c.toml:2: worse\n"), "c.toml:1: bad; c.toml:2: worse");
+ * ```
  */
 export function oneLine(text: string): string {
   return text.trim().replace(/\s*[\r\n]+\s*/g, "; ");

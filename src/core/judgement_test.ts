@@ -1,5 +1,5 @@
 import { deepEqual, equal } from "assert";
-import { createIdentity, type ProcessUser } from "./identity.ts";
+import { type AppliedIdentity, createIdentity, type ProcessUser } from "./identity.ts";
 import { judge, type JudgeInput, type Outcome } from "./judgement.ts";
 import { OPEN_POLICY, type Policy } from "./policy.ts";
 
@@ -23,6 +23,18 @@ const input = (
   identity: createIdentity(user ?? { uid: 1000, gid: 1000, additionalGids: [1000, 50000, 60000] }),
   groups: { runAsGroup: 1000, supplementalGroups: [60000] },
   ...overrides,
+});
+
+/** An exec's identity whose first `fixed` gids come from the create-time spec. */
+const inherited = (
+  additionalGids: number[],
+  fixed: number,
+  rewrite: AppliedIdentity["rewrite"],
+): AppliedIdentity => ({
+  user: { uid: 1000, gid: 1000, additionalGids },
+  from: "create-time spec",
+  fixedGids: fixed,
+  rewrite,
 });
 
 /** The refusal message of an outcome, as the wrapper reports it. */
@@ -86,12 +98,7 @@ Deno.test("judge() lets a namespace's extra-gids keep a PV gid the spec does not
 
 Deno.test("judge() refuses an exec whose unchangeable create-time gids are not the Pod's", () => {
   const a = judge(input({
-    identity: {
-      user: { uid: 1000, gid: 1000, additionalGids: [1000, 50000, 60000] },
-      from: "create-time spec",
-      fixedGids: 3,
-      rewrite: "gid-flags",
-    },
+    identity: inherited([1000, 50000, 60000], 3, "gid-flags"),
   }));
   deepEqual(a.outcome, {
     kind: "refuse",
@@ -101,13 +108,8 @@ Deno.test("judge() refuses an exec whose unchangeable create-time gids are not t
       "supplemental-groups: 50000 is not in the allowed ranges [60000] (namespace user-alice)",
     ],
   });
-  const inherited = {
-    user: { uid: 1000, gid: 1000, additionalGids: [1000, 50000] },
-    from: "create-time spec",
-    fixedGids: 2,
-    rewrite: "none",
-  } as const;
-  deepEqual(judge(input({ mode: "audit", identity: inherited })).outcome, {
+  const identity = inherited([1000, 50000], 2, "none");
+  deepEqual(judge(input({ mode: "audit", identity })).outcome, {
     kind: "audit",
     wouldDrop: [50000],
   });
@@ -115,21 +117,11 @@ Deno.test("judge() refuses an exec whose unchangeable create-time gids are not t
 
 Deno.test("judge() drops only the appended gids it may drop, and leaves a duplicated fixed list be", () => {
   const appended = judge(input({
-    identity: {
-      user: { uid: 1000, gid: 1000, additionalGids: [1000, 60000, 50000] },
-      from: "create-time spec",
-      fixedGids: 2,
-      rewrite: "gid-flags",
-    },
+    identity: inherited([1000, 60000, 50000], 2, "gid-flags"),
   }));
   deepEqual(appended.outcome, { kind: "rewrite", after: [1000, 60000], dropped: [50000] });
   const duplicated = judge(input({
-    identity: {
-      user: { uid: 1000, gid: 1000, additionalGids: [1000, 1000, 60000] },
-      from: "create-time spec",
-      fixedGids: 3,
-      rewrite: "none",
-    },
+    identity: inherited([1000, 1000, 60000], 3, "none"),
   }));
   deepEqual(duplicated.outcome, { kind: "unchanged" });
   deepEqual(duplicated.gids, {

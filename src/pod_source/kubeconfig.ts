@@ -27,6 +27,32 @@ export type ReadText = (path: string) => Promise<string>;
  * @param readText Reads a file as text.
  * @returns The certificate chain and key.
  * @throws {KubeletError} When the file, its current user, or the credential is missing or invalid.
+ *
+ * @example kubeadm's kubelet.conf names one PEM file holding certificate and key
+ * ```ts
+ * import { deepEqual } from "assert";
+ * import { loadClientCredential } from "./kubeconfig.ts";
+ *
+ * const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n" +
+ *   "-----BEGIN EC PRIVATE KEY-----\nMHc\n-----END EC PRIVATE KEY-----\n";
+ * const files: Record<string, string> = {
+ *   "/etc/kubernetes/kubelet.conf": [
+ *     "current-context: node",
+ *     "contexts: [{ name: node, context: { user: node } }]",
+ *     "users: [{ name: node, user: { client-certificate: /var/lib/kubelet/pki/current.pem," +
+ *     " client-key: /var/lib/kubelet/pki/current.pem } }]",
+ *   ].join("\n"),
+ *   "/var/lib/kubelet/pki/current.pem": pem,
+ * };
+ * const credential = await loadClientCredential(
+ *   "/etc/kubernetes/kubelet.conf",
+ *   async (path) => files[path]!,
+ * );
+ * deepEqual(credential, {
+ *   cert: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+ *   key: "-----BEGIN EC PRIVATE KEY-----\nMHc\n-----END EC PRIVATE KEY-----\n",
+ * });
+ * ```
  */
 export async function loadClientCredential(
   path: string,

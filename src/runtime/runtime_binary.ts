@@ -56,6 +56,15 @@ export async function runtimeFromText(text: string | undefined, path: string): P
  * @param value The configured value.
  * @returns The value.
  * @throws {Error} Saying what it must be (the caller names file and key).
+ *
+ * @example
+ * ```ts
+ * import { equal, throws } from "assert";
+ * import { validateRuntime } from "./runtime_binary.ts";
+ *
+ * equal(validateRuntime("/usr/libexec/crio/crun"), "/usr/libexec/crio/crun");
+ * throws(() => validateRuntime("bin/runc"), { message: "must be a command name or an absolute path" });
+ * ```
  */
 export function validateRuntime(value: unknown): string {
   if (

@@ -55,6 +55,14 @@ export function parseLossless(text: string): unknown {
  *
  * @param value The value.
  * @returns Compact JSON text.
+ *
+ * @example Raw numbers are written as their text
+ * ```ts
+ * import { equal } from "assert";
+ * import { rawNumber, stringifyLossless } from "./json_lossless.ts";
+ *
+ * equal(stringifyLossless({ limit: rawNumber("9223372036854775807") }), '{"limit":9223372036854775807}');
+ * ```
  */
 export function stringifyLossless(value: unknown): string {
   return JSON.stringify(value);

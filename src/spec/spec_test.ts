@@ -1,5 +1,6 @@
 import { deepEqual, equal, throws } from "assert";
 import { SpecError } from "../core/errors.ts";
+import { assertOnlyGidsChanged } from "../../tests/support/json_source.ts";
 import { parseSpec, readAnnotations, readUser, withAdditionalGids } from "./spec.ts";
 
 const CONTAINERD = await Deno.readTextFile(
@@ -105,4 +106,33 @@ Deno.test("readAnnotations() refuses non-string values", () => {
     () => readAnnotations(parseSpec('{"annotations":{"a":1}}', { path: "c", kind: "config" })),
     SpecError,
   );
+});
+
+const fixture = (name: string) =>
+  Deno.readTextFile(new URL(`../../tests/testdata/${name}`, import.meta.url));
+
+for (
+  const [name, kind] of [
+    ["crio-config.json", "config"],
+    ["containerd-exec-process.json", "process"],
+    ["crio-exec-process.json", "process"],
+  ] as const
+) {
+  Deno.test(`withAdditionalGids() rewrites ${name} as the CRI wrote it, only its gids`, async () => {
+    const original = await fixture(name);
+    const doc = parseSpec(original, { path: name, kind });
+    deepEqual(readUser(doc), { uid: 1000, gid: 1000, additionalGids: [1000, 50000, 60000] });
+    const rewritten = withAdditionalGids(doc, [1000, 60000]);
+    assertOnlyGidsChanged(original, rewritten, [1000, 60000], kind);
+    const big = "18446744073709551615";
+    equal(rewritten.includes(big), original.includes(big), "a 2^64-1 rlimit survives");
+  });
+}
+
+Deno.test("readAnnotations() reads CRI-O's own keys after the Pod's copied annotations", async () => {
+  const doc = parseSpec(await fixture("crio-config.json"), { path: "c", kind: "config" });
+  const annotations = readAnnotations(doc);
+  equal(annotations.get("io.kubernetes.cri-o.ContainerType"), "container");
+  equal(annotations.get("io.kubernetes.pod.namespace"), "tenant-a");
+  equal(annotations.get("example.com/team"), "a");
 });

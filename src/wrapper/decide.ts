@@ -61,6 +61,50 @@ export type Decision =
  * @param seams Files, Pod source, runtime.
  * @returns The decision.
  * @throws {WrapperError} Whenever the decision cannot be made; the message names the cause.
+ *
+ * @example A create of the tenant-a container, its Pod from a Pod file
+ * ```ts
+ * import { deepEqual, equal } from "assert";
+ * import { DEFAULT_CONFIG } from "../config/config.ts";
+ * import { podFileSource } from "../pod_source/pod_file_source.ts";
+ * import { decide } from "./decide.ts";
+ *
+ * const files: Record<string, string> = {
+ *   "/b/config.json": JSON.stringify({
+ *     process: { user: { uid: 1000, gid: 1000, additionalGids: [1000, 50000, 60000] } },
+ *     annotations: {
+ *       "io.kubernetes.cri.container-type": "container",
+ *       "io.kubernetes.cri.sandbox-namespace": "tenant-a",
+ *       "io.kubernetes.cri.sandbox-name": "app",
+ *       "io.kubernetes.cri.container-name": "main",
+ *     },
+ *   }),
+ *   "/pod.json": JSON.stringify({
+ *     metadata: { namespace: "tenant-a", name: "app" },
+ *     spec: { securityContext: { supplementalGroups: [60000] }, containers: [{ name: "main" }] },
+ *   }),
+ * };
+ * const read = async (path: string) => files[path]!;
+ * const decision = await decide(
+ *   { kind: "create", command: "create", id: "c1", specPath: "/b/config.json", argv: [] },
+ *   DEFAULT_CONFIG,
+ *   {
+ *     specs: { read },
+ *     pods: podFileSource("/pod.json", read),
+ *     bundleOf: () => Promise.reject(new Error("not an exec")),
+ *     rules: async () => ({ flavour: "runc" }),
+ *   },
+ * );
+ * equal(decision.kind, "judged");
+ * if (decision.kind === "judged") {
+ *   deepEqual(decision.parts.judgement.outcome, {
+ *     kind: "rewrite",
+ *     after: [1000, 60000],
+ *     dropped: [50000],
+ *   });
+ *   equal(decision.parts.lookup.source, "pod-file");
+ * }
+ * ```
  */
 export async function decide(
   request: CreateRequest | ExecRequest,

@@ -90,7 +90,7 @@ async function _samplePeakRss(pid: number): Promise<number> {
 }
 
 /**
- * Asserts that a run failed closed as DESIGN §8 says: exit status 1,
+ * Asserts that a run failed closed as docs/security.md says: exit status 1,
  * nothing on stdout, one line on stderr naming the cause (never an internal
  * error), and that same line as the only runc-format JSON line of `--log`.
  *
