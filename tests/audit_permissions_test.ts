@@ -2,9 +2,11 @@
  * What the shipped wrapper touches, as Deno itself records it
  * (`DENO_AUDIT_PERMISSIONS`, one line per permission check, granted or
  * denied): a create reads its config, the bundle's spec and the node's
- * credentials, asks the kubelet, writes the spec and its own log, and
- * nothing else; it never reads the container's rootfs. A pass-through
- * command reads only the config; a refusal adds only the caller's --log.
+ * credentials, asks the kubelet, writes the spec, its own log and its
+ * node-local state (the Pod cache, the pass-through record), and nothing
+ * else; it never reads the container's rootfs. A pass-through command reads
+ * only the config and its pass-through record; a refusal adds only the
+ * caller's --log.
  */
 
 // Strict comparisons: Deno 2.9's named equal/deepEqual of node:assert/strict are loose.
@@ -12,6 +14,7 @@ import { deepStrictEqual as deepEqual, strictEqual as equal } from "assert";
 import { TEMP_TAG } from "../src/spec/atomic_write.ts";
 import { containerdAnnotations, makeBundle } from "./support/bundle.ts";
 import { alicePod, startKubelet } from "./support/kubelet_standin.ts";
+import { TENANT_A } from "./support/tenant_a.ts";
 import {
   announceRootTestsBlocker,
   type AuditRecord,
@@ -28,6 +31,28 @@ const blocker = await announceRootTestsBlocker("permission audit tests");
 
 /** The environment variables the wrapper may look at (its permission set's `env`). */
 const ENV = ["STRICT_SUPPLEMENTALGROUPS_CONFIG", "LD_PRELOAD", "LD_LIBRARY_PATH"];
+
+/**
+ * What keeping the node-local state under `stateDir` may touch: its
+ * directories and their ancestors below `/` (created and checked for
+ * trust), the pass-through record, and the Pod cache's entries.
+ */
+function stateAccesses(stateDir: string, uids: readonly string[] | undefined): string[] {
+  const dirs = uids === undefined ? [stateDir] : [stateDir, `${stateDir}/pods`];
+  const parts = stateDir.split("/").filter(Boolean);
+  const ancestors = parts.map((_, i) => `/${parts.slice(0, i + 1).join("/")}`);
+  const file = (path: string) => {
+    const slash = path.lastIndexOf("/");
+    const temp = `${path.slice(0, slash)}/.${path.slice(slash + 1)}.${TEMP_TAG}-N`;
+    return [`read ${path}`, `write ${path}`, `read ${temp}`, `write ${temp}`];
+  };
+  return [
+    ...ancestors.map((path) => `read ${path}`),
+    ...dirs.flatMap((path) => [`read ${path}`, `write ${path}`]),
+    ...file(`${stateDir}/runtime`),
+    ...(uids ?? []).flatMap((uid) => file(`${stateDir}/pods/${uid}.json`)),
+  ];
+}
 
 /** `permission value` for a record, with the random part of temp-file names blanked. */
 function key(record: AuditRecord): string {
@@ -104,6 +129,7 @@ Deno.test({
           `write ${temp}`,
           `write ${bundle}/config.json`,
           `read ${bundle}`,
+          ...stateAccesses(`${dir}/state`, [TENANT_A.uid]),
         ],
         required: [
           `read ${w.config}`,
@@ -112,11 +138,13 @@ Deno.test({
           `write ${dir}/wrapper.log`,
           `write ${temp}`,
           `write ${bundle}/config.json`,
+          `write ${dir}/state/pods/${TENANT_A.uid}.json`,
+          `write ${dir}/state/runtime`,
         ],
       }, w.rootfs);
       checked += created.length;
 
-      // 2. A pass-through command: the config (for `runtime`), nothing else.
+      // 2. A pass-through command: the config (for `runtime`) and the pass-through record.
       const stateAudit = `${dir}/state.audit.jsonl`;
       const state = await runWrapper(["--root", w.root, "state", id], {
         config: w.config,
@@ -127,7 +155,11 @@ Deno.test({
       const passed = await readAudit(stateAudit);
       assertOnly(
         passed,
-        { allowed: [...env, `read ${w.config}`], required: [`read ${w.config}`] },
+        {
+          // The record is rewritten when it is not a whole second newer than the config.
+          allowed: [...env, `read ${w.config}`, ...stateAccesses(`${dir}/state`, undefined)],
+          required: [`read ${w.config}`, `read ${dir}/state/runtime`],
+        },
         w.rootfs,
       );
       checked += passed.length;
@@ -166,6 +198,7 @@ Deno.test({
           `read ${dir}/deny/wrapper.log`,
           `write ${dir}/deny/wrapper.log`,
           `write ${runcLog}`,
+          ...stateAccesses(`${dir}/deny/state`, [TENANT_A.uid]),
         ],
         required: [`read ${other}/config.json`, "net 127.0.0.1:10250", `write ${runcLog}`],
       }, w.rootfs);

@@ -10,7 +10,7 @@
 import { deepStrictEqual as deepEqual, strictEqual as equal } from "assert";
 import { containerdAnnotations, makeBundle } from "./support/bundle.ts";
 import { assertOnlyGidsChanged } from "./support/json_source.ts";
-import { alicePod, startKubelet } from "./support/kubelet_standin.ts";
+import { alicePod, podFixture, startKubelet } from "./support/kubelet_standin.ts";
 import {
   announceRootTestsBlocker,
   inPool,
@@ -61,8 +61,13 @@ Deno.test({
       await Deno.mkdir(`${w.dir}/${id}`);
       await Deno.writeTextFile(`${w.dir}/${id}/config.json`, original);
     }
+    // A node's worth of Pods: every wrapper's answer refreshes the same 200 cache entries.
     const kubelet = await startKubelet(w.pki, [
       alicePod(),
+      ...Array.from(
+        { length: 199 },
+        (_, i) => podFixture({ name: `pod-${i}`, uid: crypto.randomUUID() }),
+      ),
     ]);
     try {
       const started = performance.now();
@@ -107,10 +112,22 @@ Deno.test({
       equal(records.length, earlier.length + CREATES, "no other line");
       equal(files.length >= 2, true, `the log rotated under the load: ${files.join(", ")}`);
 
+      // The pod cache the 100 wrappers read and refreshed at once: whole entries only.
+      const entries = await listDir(`${w.dir}/state/pods`);
+      equal(entries.length, 200, entries.filter((name) => !name.endsWith(".json")).join(", "));
+      for (const name of entries) {
+        const entry = JSON.parse(await Deno.readTextFile(`${w.dir}/state/pods/${name}`));
+        equal(`${entry.facts.uid}.json`, name);
+      }
+      const sources = decided.map((r) => r.source);
+      equal(sources.every((s) => s === "kubelet" || s === "cache"), true);
+
       console.log(
         `concurrency: ${CREATES} concurrent creates in ${elapsed} ms, ${compared} specs ` +
           `compared, ${decided.length} decision lines + ${earlierSeen.length} earlier lines ` +
-          `in ${files.length} files (${files.length - 1} rotations), 0 lost, 0 malformed`,
+          `in ${files.length} files (${files.length - 1} rotations), 0 lost, 0 malformed; ` +
+          `${sources.filter((s) => s === "cache").length} answered from the pod cache, ` +
+          `${entries.length} whole entries`,
       );
     } finally {
       await kubelet.close();

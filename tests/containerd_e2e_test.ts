@@ -5,7 +5,7 @@
  */
 
 import { deepEqual, equal, match } from "assert";
-import { have } from "./support/wrapper.ts";
+import { decisions, have } from "./support/wrapper.ts";
 import { mountsBelow } from "./e2e/containerd.ts";
 import { E2e, HANDLERS, type Outcome, TABLE } from "./e2e/scenarios.ts";
 
@@ -48,7 +48,11 @@ for (const [index, row] of TABLE.rows.entries()) {
         equal(outcome.sandboxReady, true, "the pod sandbox starts on every handler");
         const expected = row.expect[handler]!;
         if (typeof expected === "string") {
-          deepEqual(outcome, { kind: "ran", create: expected, exec: expected, sandboxReady: true });
+          const { kubeletRequests, same, ...seen } = outcome as Outcome & { kind: "ran" };
+          deepEqual(seen, { kind: "ran", create: expected, exec: expected, sandboxReady: true });
+          equal(same, true, "the second container and every exec show the same identity");
+          // The sandbox's create fetched the Pod; its containers and execs found it in the cache.
+          equal(kubeletRequests, handler === "runc" ? 0 : 1, "kubelet requests for the Pod");
         } else {
           equal(outcome.kind, "refused");
           match((outcome as { error: string }).error, new RegExp(escape(expected.error)));
@@ -57,6 +61,19 @@ for (const [index, row] of TABLE.rows.entries()) {
     });
   }
 }
+
+Deno.test({
+  ...options,
+  name: "e2e: every exec through containerd's shim found its bundle from the shim's pid file",
+  fn: async () => {
+    if (world === undefined) return;
+    const e2e = await world;
+    const execs = (await decisions(e2e.dir)).filter((r) => r.msg === "exec bundle");
+    equal(execs.length > 0, true, "execs went through the wrapper");
+    deepEqual(execs.filter((r) => r.from !== "pid-file"), []);
+    console.log(`e2e: ${execs.length} execs, every bundle from containerd's --pid-file`);
+  },
+});
 
 Deno.test({
   ...options,
@@ -80,7 +97,8 @@ Deno.test({
 function describe(outcome: Outcome | undefined): string {
   if (outcome === undefined) return "FAILED before an outcome";
   if (outcome.kind === "refused") return `refused: ${outcome.error}`;
-  return `create "${outcome.create}" exec "${outcome.exec}"`;
+  return `create "${outcome.create}" exec "${outcome.exec}" (same in both containers and ` +
+    `6 execs: ${outcome.same}; kubelet requests: ${outcome.kubeletRequests})`;
 }
 
 function escape(text: string): string {

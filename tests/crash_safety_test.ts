@@ -11,7 +11,7 @@
 import { deepStrictEqual as deepEqual, strictEqual as equal } from "assert";
 import { TEMP_TAG } from "../src/spec/atomic_write.ts";
 import { containerdAnnotations, makeBundle } from "./support/bundle.ts";
-import { alicePod, startKubelet } from "./support/kubelet_standin.ts";
+import { alicePod, podFixture, startKubelet } from "./support/kubelet_standin.ts";
 import {
   announceRootTestsBlocker,
   inPool,
@@ -28,8 +28,11 @@ const blocker = await announceRootTestsBlocker("crash safety tests");
 
 const KILLS = 300;
 const PADDING = 512 * 1024;
+/** Kills during pod cache refreshes. */
+const CACHE_KILLS = 100;
 const WORKERS = 3;
 const POD = alicePod();
+const POD_UID = (POD.metadata as { uid: string }).uid;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -175,6 +178,92 @@ Deno.test({
     } finally {
       await kubelet.close();
       // A kill during the spawn could race the wait for runc: remove whatever is left.
+      await runcDeleteAll(w.root);
+      await Deno.remove(w.dir, { recursive: true });
+    }
+  },
+});
+
+/** A node's worth of Pods: the tenant-a Pod and 299 others, each with its own uid. */
+function nodePods(): Record<string, unknown>[] {
+  return [
+    POD,
+    ...Array.from(
+      { length: 299 },
+      (_, i) =>
+        podFixture({ namespace: `ns-${i % 20}`, name: `pod-${i}`, uid: crypto.randomUUID() }),
+    ),
+  ];
+}
+
+/** Every cache entry under `dir` is whole (a complete v1 entry for the uid it is named after). */
+async function wholeEntries(dir: string): Promise<{ entries: number; temps: number }> {
+  let entries = 0;
+  let temps = 0;
+  for (const name of await listDir(dir).catch(() => [])) {
+    if (name.includes(TEMP_TAG)) {
+      temps++;
+      continue;
+    }
+    const entry = JSON.parse(await Deno.readTextFile(`${dir}/${name}`));
+    equal(entry.v, 1, name);
+    equal(`${entry.facts.uid}.json`, name);
+    equal(Array.isArray(entry.facts.supplementalGroups), true, name);
+    entries++;
+  }
+  return { entries, temps };
+}
+
+Deno.test({
+  name: "a wrapper killed at any moment of a pod cache refresh leaves only whole entries",
+  ignore: blocker !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const w = await makeWorld("ssgcr-crash-cache-");
+    const pods = `${w.dir}/state/pods`;
+    const original = await makeBundle(`${w.dir}/template`, {
+      rootfs: w.rootfs,
+      args: ["sleep", "60"],
+      annotations: containerdAnnotations(),
+    });
+    const kubelet = await startKubelet(w.pki, nodePods());
+    try {
+      // Calibration: an uninterrupted create on an empty cache writes all 300 entries.
+      const calm: number[] = [];
+      for (let n = 0; n < 3; n++) {
+        await Deno.remove(pods, { recursive: true }).catch(() => {});
+        const started = Date.now();
+        equal((await create(w, 20_000 + n, original, Infinity)).ended, 0);
+        calm.push(Date.now() - started);
+        deepEqual(await wholeEntries(pods), { entries: 300, temps: 0 });
+      }
+      const span = Math.max(...calm) * 1.2;
+      let killed = 0;
+      let partial = 0;
+      let temps = 0;
+      for (let n = 0; n < CACHE_KILLS; n++) {
+        await Deno.remove(pods, { recursive: true }).catch(() => {});
+        const run = await create(w, 30_000 + n, original, Math.random() * span);
+        if (run.ended === "killed") killed++;
+        const left = await wholeEntries(pods);
+        if (left.entries > 0 && left.entries < 300) partial++;
+        temps += left.temps;
+      }
+      // The next wrapper to ask the kubelet completes the cache.
+      await Deno.remove(`${pods}/${POD_UID}.json`).catch(() => {});
+      const next = await create(w, 40_000, original, Infinity);
+      equal(next.ended, 0);
+      const after = await wholeEntries(pods);
+      equal(after.entries, 300);
+      console.log(
+        `crash safety (pod cache): ${CACHE_KILLS} kills (${killed} landed before the wrapper ` +
+          `exited), ${partial} left a partly filled cache, every entry whole; ${temps} temp ` +
+          `files left by kills (pruned after a minute)`,
+      );
+      equal(killed > 0 && partial > 0, true, `${killed} killed, ${partial} partly filled`);
+    } finally {
+      await kubelet.close();
       await runcDeleteAll(w.root);
       await Deno.remove(w.dir, { recursive: true });
     }

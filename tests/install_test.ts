@@ -9,11 +9,14 @@
 import { deepEqual, equal, match, notEqual, ok } from "assert";
 import { parsePlainToml as parse } from "./support/plain_toml.ts";
 import { CLI, have, REPO, type RunResult, WRAPPER } from "./support/wrapper.ts";
+import { frontEndScript } from "../src/admin/front_end.ts";
 
 const HANDLER = "strict-supplementalgroups";
 const CONTAINERD_CONFIG = "/etc/containerd/config.toml";
 const DROP_IN = "/etc/crio/crio.conf.d/99-strict-supplementalgroups.conf";
 const HOST_WRAPPER = "/usr/local/bin/strict-supplementalgroups-container-runtime";
+const HOST_PROGRAM =
+  "/usr/local/lib/strict-supplementalgroups/strict-supplementalgroups-container-runtime";
 const RUNTIME_CONFIG = "/etc/strict-supplementalgroups-container-runtime/config.toml";
 const HAVE_CONTAINERD = await have("containerd", ["--version"]);
 
@@ -105,11 +108,22 @@ nodeTest(
       await Deno.readTextFile(`${root}${CONTAINERD_CONFIG}.strict-supplementalgroups.bak`),
       original,
     );
+    // The program beside its lib; the shell front end, calling it, under the wrapper's name.
     equal(
-      await Deno.readTextFile(`${root}${HOST_WRAPPER}`),
+      await Deno.readTextFile(`${root}${HOST_PROGRAM}`),
       await Deno.readTextFile(WRAPPER),
     );
-    equal((await Deno.stat(`${root}${HOST_WRAPPER}`)).mode! & 0o777, 0o755);
+    equal(
+      await Deno.readTextFile(`${root}${HOST_WRAPPER}`),
+      frontEndScript({
+        program: HOST_PROGRAM,
+        record: "/run/strict-supplementalgroups/runtime",
+        configDefault: "/etc/strict-supplementalgroups-container-runtime/config.toml",
+      }),
+    );
+    for (const path of [HOST_PROGRAM, HOST_WRAPPER]) {
+      equal((await Deno.stat(`${root}${path}`)).mode! & 0o777, 0o755);
+    }
     match(
       result.stdout,
       /run systemctl restart containerd|run nsenter .* systemctl restart containerd/,
@@ -148,7 +162,7 @@ nodeTest(
     match(removed.stdout, /restored from its backup/);
     equal(await Deno.readTextFile(`${root}${CONTAINERD_CONFIG}`), original);
     const left = Object.keys(await snapshot(root)).sort();
-    deepEqual(left, [CONTAINERD_CONFIG, HOST_WRAPPER, "/usr/local/sbin/runc"]);
+    deepEqual(left, [CONTAINERD_CONFIG, HOST_WRAPPER, HOST_PROGRAM, "/usr/local/sbin/runc"].sort());
     match(removed.stdout, /strict-supplementalgroups-container-runtime: kept/);
 
     const purged = await uninstall(root, "--cri", "containerd", "--purge");
@@ -385,4 +399,32 @@ Deno.test("install needs --cri and a DNS-label handler", async () => {
   equal(bad.code, 2);
   match(bad.stderr, /must be a DNS label/);
   notEqual((await cli(["install", "--help"])).stdout, "");
+});
+
+nodeTest(
+  "install --no-front-end puts the program itself under the wrapper's name",
+  async (root) => {
+    await write(root, CONTAINERD_CONFIG, 'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n');
+    const result = await install(root, "--cri", "containerd", "--no-front-end");
+    equal(result.code, 0, result.stderr);
+    equal(await Deno.readTextFile(`${root}${HOST_WRAPPER}`), await Deno.readTextFile(WRAPPER));
+    equal(await Deno.stat(`${root}${HOST_PROGRAM}`).then(() => true, () => false), false);
+  },
+);
+
+nodeTest("install refuses the front end as the program (it would exec itself)", async (root) => {
+  await write(root, CONTAINERD_CONFIG, 'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n');
+  equal((await install(root, "--cri", "containerd")).code, 0);
+  const looping = await cli([
+    "install",
+    "--host-root",
+    root,
+    "--wrapper",
+    `${root}${HOST_WRAPPER}`,
+    "--no-restart",
+    "--cri",
+    "containerd",
+  ]);
+  equal(looping.code, 1);
+  match(looping.stderr, /is the shell front end, not the wrapper program/);
 });

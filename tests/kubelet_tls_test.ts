@@ -145,7 +145,11 @@ for (const c of CASES) {
     sanitizeOps: false,
     fn: async () => {
       const w = await world();
-      const config = await writeConfig(w.dir, w.pki, c.config?.(w.pki) ?? []);
+      // No Pod cache: every case must reach the kubelet it faults.
+      const config = await writeConfig(w.dir, w.pki, [
+        "pod-cache = false",
+        ...c.config?.(w.pki) ?? [],
+      ]);
       const kubelet = c.noServer ? undefined : await startKubelet(w.pki, [podFixture()]);
       Object.assign(kubelet?.behaviour ?? {}, c.behaviour ?? {});
       const log = `${w.dir}/log.json`;
@@ -208,7 +212,7 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     const w = await world();
-    const config = await writeConfig(w.dir, w.pki, ['mode = "deny"']);
+    const config = await writeConfig(w.dir, w.pki, ['mode = "deny"', "pod-cache = false"]);
     const kubelet = await startKubelet(w.pki, [podFixture({ supplementalGroups: [60000] })]);
     try {
       // deny mode refuses after the lookup: the request was authenticated and answered.

@@ -11,6 +11,9 @@
  */
 
 import { parseArgs } from "parse-args";
+import { frontEndScript } from "../src/admin/front_end.ts";
+import { DEFAULT_CONFIG_PATH, DEFAULT_STATE_DIR } from "../src/config/config_file.ts";
+import { RUNTIME_RECORD } from "../src/state/runtime_record.ts";
 import { moduleGraph } from "./module_graph.ts";
 import { permissionFlags } from "./permission_flags.ts";
 
@@ -46,12 +49,26 @@ function productGraph(): ReturnType<typeof moduleGraph> {
 }
 
 if (action === "build") {
-  await build(`${REPO}/dist`, { root: REPO, denoDir: Deno.env.get("DENO_DIR")!, deno });
+  await build(() => `${REPO}/dist`, { root: REPO, denoDir: Deno.env.get("DENO_DIR")!, deno });
 } else if (action === "install") {
+  // The wrapper program beside its lib, the shell front end under its name (src/admin/front_end.ts).
   const lib = `${values.prefix}/lib/strict-supplementalgroups`;
   await Deno.mkdir(`${values.prefix}/bin`, { recursive: true });
   const made = await install(lib);
-  await build(`${values.prefix}/bin`, made);
+  await build((program) => program.set === "runtime" ? lib : `${values.prefix}/bin`, made);
+  const frontEnd = `${values.prefix}/bin/${PROGRAMS[0].name}`;
+  await Deno.writeTextFile(
+    `${frontEnd}.new`,
+    frontEndScript({
+      program: `${lib}/${PROGRAMS[0].name}`,
+      record: `${DEFAULT_STATE_DIR}/${RUNTIME_RECORD}`,
+      configDefault: DEFAULT_CONFIG_PATH,
+    }),
+    { mode: 0o755 },
+  );
+  await Deno.chmod(`${frontEnd}.new`, 0o755);
+  await Deno.rename(`${frontEnd}.new`, frontEnd);
+  console.log(`built ${frontEnd}: the shell front end of ${lib}/${PROGRAMS[0].name}`);
 } else {
   console.error(`build.ts: unknown action ${action}`);
   Deno.exit(2);
@@ -64,9 +81,12 @@ interface Layout {
   deno: string;
 }
 
-async function build(outDir: string, layout: Layout): Promise<void> {
-  await Deno.mkdir(outDir, { recursive: true });
-  const importMap = `${layout.root === REPO ? outDir : layout.root}/import_map.json`;
+async function build(
+  outDirOf: (program: (typeof PROGRAMS)[number]) => string,
+  layout: Layout,
+): Promise<void> {
+  const importMap = `${layout.root === REPO ? `${REPO}/dist` : layout.root}/import_map.json`;
+  await Deno.mkdir(importMap.slice(0, importMap.lastIndexOf("/")), { recursive: true });
   await Deno.writeTextFile(importMap, JSON.stringify({ imports: await productImports() }, null, 2));
   // One way of resolving modules for caching, compiling and running: a
   // launcher resolving differently from the cache would miss it.
@@ -82,7 +102,8 @@ async function build(outDir: string, layout: Layout): Promise<void> {
   const denort = Deno.env.get("DENORT_BIN");
   for (const program of PROGRAMS) {
     const flags = await permissionFlags(`${layout.root}/deno.json`, program.set);
-    const out = `${outDir}/${program.name}`;
+    await Deno.mkdir(outDirOf(program), { recursive: true });
+    const out = `${outDirOf(program)}/${program.name}`;
     if (denort || values.compile) {
       await _run(deno, [
         "compile",

@@ -16,7 +16,7 @@ import { flavourOf } from "../runtime/runtime_binary.ts";
 import { specFiles } from "../spec/spec_files.ts";
 import { explain, formatDecision } from "./explain.ts";
 import * as installer from "./install.ts";
-import { DEFAULT_HANDLER, HOST_WRAPPER } from "./install.ts";
+import { DEFAULT_HANDLER, HOST_PROGRAM, HOST_WRAPPER } from "./install.ts";
 import { VERSION } from "./version.ts";
 import { resolve } from "path";
 
@@ -67,8 +67,10 @@ options:
                           line, docs/decision-record.md)`,
   install: `usage: strict-supplementalgroups install --cri containerd|crio [options]
 
-Copies the wrapper to <host-root>/usr/local/bin/ and the runtime config (if
---config is given) to <host-root>/etc/strict-supplementalgroups-container-runtime/,
+Copies the wrapper program to <host-root>/usr/local/lib/strict-supplementalgroups/
+and puts the shell front end under its name in <host-root>/usr/local/bin/ (calls
+that cannot set an identity then exec runc or crun directly), copies the runtime
+config (if --config is given) to <host-root>/etc/strict-supplementalgroups-container-runtime/,
 then registers the runtime handler with the CRI: a marked block at the end of
 containerd's config.toml (backed up once), or a drop-in in /etc/crio/crio.conf.d/.
 The CRI is restarted (containerd) or reloaded (CRI-O) only when its config
@@ -82,7 +84,10 @@ options:
   --handler NAME     the runtime handler and RuntimeClass handler (default ${DEFAULT_HANDLER})
   --config FILE      the runtime config to install (default: keep the node's, or
                      the embedded defaults)
-  --wrapper FILE     the wrapper binary to copy (default ${HOST_WRAPPER})
+  --wrapper FILE     the wrapper program to copy (default ${HOST_PROGRAM} when it
+                     exists, as make install puts it, else ${HOST_WRAPPER})
+  --no-front-end     install the program under the wrapper's name, without the shell
+                     front end that execs the runtime directly for pass-through calls
   --no-restart       do not restart/reload the CRI; print the command instead
   --dry-run          print the changes as a diff and change nothing`,
   uninstall: `usage: strict-supplementalgroups uninstall --cri containerd|crio [options]
@@ -213,7 +218,8 @@ async function _install(
       "cri-config": { type: "string" },
       handler: { type: "string", default: DEFAULT_HANDLER },
       config: { type: "string" },
-      wrapper: { type: "string", default: HOST_WRAPPER },
+      wrapper: { type: "string" },
+      "no-front-end": { type: "boolean", default: false },
       "no-restart": { type: "boolean", default: false },
       "dry-run": { type: "boolean", default: false },
       purge: { type: "boolean", default: false },
@@ -238,7 +244,9 @@ async function _install(
     criConfig: values["cri-config"],
     handler: values.handler,
     config: values.config,
-    wrapper: values.wrapper,
+    wrapper: values.wrapper ??
+      (await Deno.stat(HOST_PROGRAM).then(() => HOST_PROGRAM, () => HOST_WRAPPER)),
+    frontEnd: !values["no-front-end"],
     purge: values.purge,
   } as const;
   const plan = command === "install"

@@ -13,7 +13,6 @@ import { UsageError } from "../core/errors.ts";
 import { type Flavour, parseInvocation } from "../runtime/argv.ts";
 import { decide, type DecideSeams } from "../wrapper/decide.ts";
 import { requestOf } from "../wrapper/request.ts";
-import { basename } from "path";
 
 /** What to explain. */
 export interface ExplainRequest {
@@ -44,7 +43,7 @@ export async function explain(
   seams: Omit<DecideSeams, "bundleOf">,
 ): Promise<DecisionRecord> {
   const bundle = request.bundle;
-  const id = basename(bundle);
+  const id = bundle.slice(bundle.lastIndexOf("/") + 1);
   const exec = request.exec || request.process !== undefined || request.user !== undefined ||
     (request.additionalGids ?? []).length > 0;
   const argv = exec
@@ -57,7 +56,7 @@ export async function explain(
       ...(request.process === undefined ? ["id"] : []),
     ]
     : ["create", "--bundle", bundle, id];
-  const parsed = requestOf(parseInvocation(argv, settings.flavour), bundle);
+  const parsed = requestOf(parseInvocation(argv, settings.flavour), { cwd: bundle });
   if (parsed.kind !== "create" && parsed.kind !== "exec") {
     throw new UsageError(`explain: ${argv.join(" ")} is not a create or an exec`);
   }

@@ -15,7 +15,9 @@ import { parseConfig } from "../config/config.ts";
 import { DEFAULT_CONFIG_PATH } from "../config/config_file.ts";
 import type { Cri } from "../core/container_identity.ts";
 import { describe, InstallError } from "../core/errors.ts";
-import { DEFAULT_RUNTIME, runtimeFromText } from "../runtime/runtime_binary.ts";
+import { DEFAULT_RUNTIME, passThroughSettings } from "../runtime/runtime_binary.ts";
+import { RUNTIME_RECORD } from "../state/runtime_record.ts";
+import { FRONT_END_MARK, frontEndScript } from "./front_end.ts";
 import { writeFileAtomic } from "../spec/atomic_write.ts";
 import {
   addContainerdHandler,
@@ -26,6 +28,10 @@ import { assertNoOtherHandler, CRIO_DROP_IN, crioDropIn, isOurDropIn } from "./i
 
 /** Where the wrapper lives on the node, as the host sees it (the CRI's `BinaryName`). */
 export const HOST_WRAPPER = "/usr/local/bin/strict-supplementalgroups-container-runtime";
+
+/** Where the Deno program goes when the shell front end takes the wrapper's name. */
+export const HOST_PROGRAM =
+  "/usr/local/lib/strict-supplementalgroups/strict-supplementalgroups-container-runtime";
 
 /** The default handler name, also the RuntimeClass's name in deploy/. */
 export const DEFAULT_HANDLER = "strict-supplementalgroups";
@@ -84,6 +90,11 @@ export interface InstallOptions {
   readonly wrapper: string;
   /** `uninstall` only: also remove the wrapper and its config. */
   readonly purge?: boolean;
+  /**
+   * Put the shell front end under the wrapper's name and the program beside
+   * it (the default); `false` installs the program under the wrapper's name.
+   */
+  readonly frontEnd?: boolean;
 }
 
 /** One file the plan writes (`after`) or removes (`after === undefined`). */
@@ -132,24 +143,55 @@ export async function planInstall(options: InstallOptions): Promise<Plan> {
   const steps: FileStep[] = [];
   const stateText = await _readText(host.state, "install state");
 
-  const wrapper = await _readFile(options.wrapper, "wrapper");
-  if (wrapper === undefined) throw new InstallError(`${options.wrapper}: wrapper not found`);
-  if (new TextDecoder().decode(wrapper.subarray(0, 2)) === "#!") {
+  const read = await _readFile(options.wrapper, "wrapper");
+  if (read === undefined) throw new InstallError(`${options.wrapper}: wrapper not found`);
+  const wrapper: Uint8Array = read;
+  const head = new TextDecoder().decode(wrapper.subarray(0, 512));
+  if (head.includes(FRONT_END_MARK)) {
+    throw new InstallError(
+      `${options.wrapper} is the shell front end, not the wrapper program: name the program ` +
+        `with --wrapper (installed as ${HOST_PROGRAM} by make install)`,
+    );
+  }
+  if (head.startsWith("#!")) {
     warnings.push(
       `${options.wrapper} is a launcher script (it runs Deno from this machine's paths), ` +
         "not a self-contained binary: it works on the node only if those paths exist there",
     );
   }
-  const installedWrapper = await _readFile(host.wrapper, "wrapper");
-  if (installedWrapper !== undefined && _equal(installedWrapper, wrapper)) {
-    notes.push(`${host.wrapper}: already in place`);
-  } else {
-    steps.push(_step(host.wrapper, installedWrapper, wrapper, 0o755, "wrapper installed", false));
-  }
 
-  const effectiveConfig = await _planConfig(options, host, stateText, steps, notes, warnings);
-  const runtime = await runtimeFromText(effectiveConfig.text, effectiveConfig.path);
+  const configSteps: FileStep[] = [];
+  const effectiveConfig = await _planConfig(options, host, stateText, configSteps, notes, warnings);
+  const { runtime, stateDir } = await passThroughSettings(
+    effectiveConfig.text,
+    effectiveConfig.path,
+  );
   await _assertRuntimeOnNode(runtime, options.hostRoot, effectiveConfig.path);
+
+  // The program first, then what calls it: the CRI never points at a missing binary.
+  const programs: [string, Uint8Array, string][] = options.frontEnd === false
+    ? [[host.wrapper, wrapper, "wrapper installed"]]
+    : [
+      [host.program, wrapper, "wrapper program installed"],
+      [
+        host.wrapper,
+        new TextEncoder().encode(frontEndScript({
+          program: HOST_PROGRAM,
+          record: `${stateDir}/${RUNTIME_RECORD}`,
+          configDefault: DEFAULT_CONFIG_PATH,
+        })),
+        "front end installed",
+      ],
+    ];
+  for (const [path, bytes, summary] of programs) {
+    const installed = await _readFile(path, "wrapper");
+    if (installed !== undefined && _equal(installed, bytes)) {
+      notes.push(`${path}: already in place`);
+    } else {
+      steps.push(_step(path, installed, bytes, 0o755, summary, false));
+    }
+  }
+  steps.push(...configSteps);
 
   const handler = { handler: options.handler, binary: HOST_WRAPPER };
   if (options.cri === "containerd") {
@@ -209,7 +251,7 @@ export async function planUninstall(options: InstallOptions): Promise<Plan> {
   if (options.purge) {
     await _planPurge(host, steps, notes);
   } else {
-    for (const path of [host.wrapper, host.config]) {
+    for (const path of [host.wrapper, host.program, host.config]) {
       if (!await _exists(path)) continue;
       notes.push(
         `${path}: kept (the shims of running containers still call the wrapper; ` +
@@ -286,6 +328,7 @@ export function formatDiff(plan: Plan): string {
 
 interface HostPaths {
   wrapper: string;
+  program: string;
   config: string;
   state: string;
   criConfig: string;
@@ -296,6 +339,7 @@ function _hostPaths(options: InstallOptions): HostPaths {
   const onHost = (path: string) => `${root}${path}`;
   return {
     wrapper: onHost(HOST_WRAPPER),
+    program: onHost(HOST_PROGRAM),
     config: onHost(DEFAULT_CONFIG_PATH),
     state: onHost(STATE_FILE),
     criConfig: onHost(options.criConfig ?? CRI_CONFIG[options.cri]),
@@ -468,9 +512,15 @@ async function _crioConfigs(
 }
 
 async function _planPurge(host: HostPaths, steps: FileStep[], notes: string[]) {
-  if (await _exists(host.wrapper)) {
-    steps.push(_step(host.wrapper, undefined, undefined, 0o755, "wrapper removed", false));
+  // What calls the program goes first.
+  const programs: [string, string][] = [
+    [host.wrapper, "wrapper removed"],
+    [host.program, "wrapper program removed"],
+  ];
+  for (const [path, summary] of programs) {
+    if (await _exists(path)) steps.push(_step(path, undefined, undefined, 0o755, summary, false));
   }
+
   const config = await _readText(host.config, "runtime config");
   const stateText = await _readText(host.state, "install state");
   if (config !== undefined) {

@@ -20,7 +20,12 @@ import {
   type PolicyRules,
   type Rule,
 } from "../core/policy.ts";
-import { type ConfigLocation, configPath, readConfigText } from "./config_file.ts";
+import {
+  type ConfigLocation,
+  configPath,
+  DEFAULT_STATE_DIR,
+  readConfigText,
+} from "./config_file.ts";
 import { DEFAULT_RUNTIME, validateRuntime } from "../runtime/runtime_binary.ts";
 import { parseToml } from "./toml.ts";
 
@@ -88,6 +93,10 @@ export interface Config extends KubeletSettings, JudgeSettings {
   readonly cri: Cri;
   /** Whether `restore` is handed off (else refused). */
   readonly allowRestore: boolean;
+  /** The node-local state directory (tmpfs): the Pod cache and the pass-through record. */
+  readonly stateDir: string;
+  /** Whether the node Pod cache is used (read and filled). */
+  readonly podCache: boolean;
   /** The decision log. */
   readonly logging: LoggingConfig;
 }
@@ -117,6 +126,8 @@ export const DEFAULT_CONFIG: Config = _deepFreeze<Config>({
   annotations: CRI_ANNOTATIONS.containerd,
   allowRestore: false,
   allowNonKubernetes: true,
+  stateDir: DEFAULT_STATE_DIR,
+  podCache: true,
   logging: {
     logFile: "/var/log/strict-supplementalgroups-container-runtime.log",
     logLevel: "info",
@@ -187,6 +198,8 @@ export function parseConfig(text: string | undefined, path: string): Config {
     "kubelet-timeout-seconds",
     "allow-restore",
     "allow-non-kubernetes",
+    "state-dir",
+    "pod-cache",
     "logging",
     "policy",
   ]);
@@ -235,6 +248,8 @@ export function parseConfig(text: string | undefined, path: string): Config {
     },
     allowRestore: reader.boolean(top, "", "allow-restore", d.allowRestore),
     allowNonKubernetes: reader.boolean(top, "", "allow-non-kubernetes", d.allowNonKubernetes),
+    stateDir: reader.absolutePath(top, "", "state-dir", d.stateDir),
+    podCache: reader.boolean(top, "", "pod-cache", d.podCache),
     logging: {
       logFile: reader.absolutePath(logging, "logging", "log-file", d.logging.logFile),
       logLevel: reader.choice(logging, "logging", "log-level", LOG_LEVELS, d.logging.logLevel),

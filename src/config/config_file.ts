@@ -11,6 +11,12 @@ import { ConfigError } from "../core/errors.ts";
 /** The default configuration file. */
 export const DEFAULT_CONFIG_PATH = "/etc/strict-supplementalgroups-container-runtime/config.toml";
 
+/**
+ * The default node-local state directory: on tmpfs (`/run`), root-only. It
+ * holds the Pod cache (`pods/`) and the pass-through record (`runtime`).
+ */
+export const DEFAULT_STATE_DIR = "/run/strict-supplementalgroups";
+
 /** The environment variable that overrides {@linkcode DEFAULT_CONFIG_PATH}. */
 export const CONFIG_ENV = "STRICT_SUPPLEMENTALGROUPS_CONFIG";
 

@@ -8,9 +8,10 @@
  */
 
 import type { KubeletSettings } from "../config/config.ts";
+import type { PodRef } from "../core/container_identity.ts";
 import { KubeletError } from "../core/errors.ts";
+import type { PodFacts } from "../core/pod_facts.ts";
 import type { PodSource } from "./pod_source.ts";
-import type { Pod } from "./pod_list.ts";
 
 /** The source's name in decision records. */
 export const KUBELET_SOURCE = "kubelet";
@@ -18,10 +19,17 @@ export const KUBELET_SOURCE = "kubelet";
 /** Options of {@linkcode kubeletSource}. */
 export interface KubeletSourceOptions {
   /**
-   * Called with every Pod list the kubelet answers, before the lookup
-   * returns (a cache fills itself from it).
+   * Told of every Pod list the kubelet answers, as the facts of each Pod in
+   * it whose facts are valid (a cache fills itself from them). It must not
+   * hold the lookup up: whatever it starts, it waits for elsewhere.
+   *
+   * @param pods The facts of the Pods listed.
+   * @param fetchedAt When the request was sent (epoch milliseconds).
+   * @param ref The Pod that was asked for.
    */
-  readonly onList?: (pods: readonly Pod[]) => Promise<void>;
+  readonly onList?:
+    | ((pods: readonly PodFacts[], fetchedAt: number, ref: PodRef) => void)
+    | undefined;
 }
 
 /**
@@ -54,6 +62,7 @@ export function kubeletSource(
       if (pemBlocks(ca, /CERTIFICATE/).length === 0) {
         throw new KubeletError(`kubelet-ca-file ${settings.kubeletCaFile}: holds no certificate`);
       }
+      const fetchedAt = Date.now();
       const pods = await fetchPods({
         url: settings.kubeletUrl,
         ca,
@@ -62,7 +71,19 @@ export function kubeletSource(
         timeoutMs: settings.kubeletTimeoutSeconds * 1000,
         maxBytes: DEFAULT_MAX_BYTES,
       });
-      await options.onList?.(pods);
+      if (options.onList !== undefined) {
+        options.onList(
+          pods.flatMap((pod) => {
+            try {
+              return [list.podFacts(pod)];
+            } catch {
+              return []; // Not cached; a lookup of that very Pod reports why.
+            }
+          }),
+          fetchedAt,
+          ref,
+        );
+      }
       const pod = list.findPod(pods, ref);
       return pod === undefined ? undefined : { facts: list.podFacts(pod), source: KUBELET_SOURCE };
     },

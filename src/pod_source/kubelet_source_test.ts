@@ -13,7 +13,7 @@ import { kubeletTestsBlocker } from "../../tests/support/wrapper.ts";
 import { DEFAULT_CONFIG, type KubeletSettings } from "../config/config.ts";
 import { KubeletError, PodSourceError } from "../core/errors.ts";
 import { kubeletSource } from "./kubelet_source.ts";
-import type { Pod } from "./pod_list.ts";
+import type { PodFacts } from "../core/pod_facts.ts";
 
 const blocker = await kubeletTestsBlocker();
 if (blocker !== undefined) console.error(`\n*** SKIPPED: kubelet source tests: ${blocker} ***\n`);
@@ -69,13 +69,11 @@ test("kubeletSource() answers the Pod's facts, naming itself", async (p) => {
 
 test("kubeletSource() misses a Pod the kubelet does not list, and hands every list to onList", async (p) => {
   const kubelet = await startKubelet(p, [podFixture({ name: "other" })]);
-  const lists: (readonly Pod[])[] = [];
+  const lists: (readonly PodFacts[])[] = [];
   try {
-    const source = kubeletSource(settings(p), {
-      onList: (pods) => Promise.resolve(void lists.push(pods)),
-    });
+    const source = kubeletSource(settings(p), { onList: (pods) => void lists.push(pods) });
     equal(await source.lookup(REF), undefined);
-    deepEqual(lists.map((pods) => pods.map((pod) => pod.metadata?.name)), [["other"]]);
+    deepEqual(lists.map((pods) => pods.map((pod) => pod.name)), [["other"]]);
   } finally {
     await kubelet.close();
   }

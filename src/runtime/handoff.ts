@@ -76,6 +76,8 @@ const SIGNAL_NUMBERS: Readonly<Record<string, number>> = {
  *
  * @param runtime The runtime binary (name on PATH or absolute path); it is also argv[0].
  * @param args The arguments, exactly as they will reach the runtime.
+ * @param started Run once the runtime has started, while it runs; its
+ *   failure is the caller's to handle and never changes the status.
  * @returns The exit status to mirror.
  * @throws {WrapperError} When the runtime cannot be started.
  *
@@ -85,7 +87,11 @@ const SIGNAL_NUMBERS: Readonly<Record<string, number>> = {
  * Deno.exit(await handOff("runc", ["--version"]));
  * ```
  */
-export async function handOff(runtime: string, args: readonly string[]): Promise<number> {
+export async function handOff(
+  runtime: string,
+  args: readonly string[],
+  started?: () => Promise<void>,
+): Promise<number> {
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(runtime, {
@@ -111,7 +117,7 @@ export async function handOff(runtime: string, args: readonly string[]): Promise
     return () => Deno.removeSignalListener(signal, forward);
   });
   try {
-    const status = await child.status;
+    const [status] = await Promise.all([child.status, started?.().catch(() => {})]);
     return status.signal !== null ? 128 + (SIGNAL_NUMBERS[status.signal] ?? 0) : status.code;
   } finally {
     for (const remove of forwarders) remove();

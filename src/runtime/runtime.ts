@@ -44,13 +44,17 @@ export interface LowLevelRuntime {
  * The real runtime.
  *
  * @param binary The runtime binary.
+ * @param options `started`: run once a hand-off has started the runtime, while it runs.
  * @returns The seam.
  */
-export function lowLevelRuntime(binary: string): LowLevelRuntime {
+export function lowLevelRuntime(
+  binary: string,
+  options: { readonly started?: () => Promise<void> } = {},
+): LowLevelRuntime {
   let rules: Promise<RuntimeRules> | undefined;
   return {
     binary,
-    handOff: (args) => handOff(binary, args),
+    handOff: (args) => handOff(binary, args, options.started),
     rules() {
       rules ??= flavourOf(binary) === "runc"
         ? Promise.resolve({ flavour: "runc" })

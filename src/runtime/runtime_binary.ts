@@ -7,11 +7,62 @@
  * @module
  */
 
+import { DEFAULT_STATE_DIR } from "../config/config_file.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { Flavour } from "./argv.ts";
 
 /** The runtime used when the configuration names none (the original project's default). */
 export const DEFAULT_RUNTIME = "runc";
+
+/** What pass-through needs of the configuration. */
+export interface PassThroughSettings {
+  /** The runtime to hand off to. */
+  readonly runtime: string;
+  /** Where the pass-through record goes. */
+  readonly stateDir: string;
+}
+
+/**
+ * The `runtime` and `state-dir` values of a configuration text, validated.
+ * The TOML parser is imported only when the text sets one of them.
+ *
+ * @param text The configuration text (`undefined` for defaults).
+ * @param path The file, for messages.
+ * @returns The settings.
+ * @throws {ConfigError} When the text is not TOML or a value is invalid.
+ *
+ * @example
+ * ```ts
+ * import { deepEqual } from "assert";
+ * import { passThroughSettings } from "./runtime_binary.ts";
+ *
+ * deepEqual(await passThroughSettings('mode = "audit"\n', "c.toml"), {
+ *   runtime: "runc",
+ *   stateDir: "/run/strict-supplementalgroups",
+ * });
+ * deepEqual(await passThroughSettings('state-dir = "/run/s"\nruntime = "crun"\n', "c.toml"), {
+ *   runtime: "crun",
+ *   stateDir: "/run/s",
+ * });
+ * ```
+ */
+export async function passThroughSettings(
+  text: string | undefined,
+  path: string,
+): Promise<PassThroughSettings> {
+  if (text === undefined || !/^\s*["']?(runtime|state-dir)["']?\s*=/m.test(text)) {
+    return { runtime: DEFAULT_RUNTIME, stateDir: DEFAULT_STATE_DIR };
+  }
+  const { parseToml } = await import("../config/toml.ts");
+  const table = parseToml(text, path);
+  const stateDir = table["state-dir"] ?? DEFAULT_STATE_DIR;
+  if (typeof stateDir !== "string" || !stateDir.startsWith("/")) {
+    throw new ConfigError(
+      `${path}: state-dir = ${JSON.stringify(stateDir)}: must be an absolute path`,
+    );
+  }
+  return { runtime: _runtime(table.runtime, path), stateDir };
+}
 
 /**
  * The `runtime` value of a configuration text, validated.
@@ -38,7 +89,10 @@ export const DEFAULT_RUNTIME = "runc";
 export async function runtimeFromText(text: string | undefined, path: string): Promise<string> {
   if (text === undefined || !/^\s*["']?runtime["']?\s*=/m.test(text)) return DEFAULT_RUNTIME;
   const { parseToml } = await import("../config/toml.ts");
-  const value = parseToml(text, path).runtime;
+  return _runtime(parseToml(text, path).runtime, path);
+}
+
+function _runtime(value: unknown, path: string): string {
   if (value === undefined) return DEFAULT_RUNTIME;
   try {
     return validateRuntime(value);

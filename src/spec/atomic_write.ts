@@ -19,7 +19,9 @@ export const TEMP_TAG = "ssgcr-tmp";
  * @param path The file; it must be a regular file (not a symlink), or be missing when
  *   `options.createMode` is given.
  * @param data The new content.
- * @param options `createMode`: create a missing file with this mode (owned by the caller).
+ * @param options `createMode`: create a missing file with this mode (owned by
+ *   the caller); `sync: false` skips the two fsyncs, for state that is
+ *   rebuilt when lost (the rename still makes the swap atomic for readers).
  * @throws {SpecError} When the file is not a regular file or any step fails; the original is intact.
  *
  * @example The new content under the old name, mode kept, no temp file left
@@ -40,8 +42,9 @@ export const TEMP_TAG = "ssgcr-tmp";
 export async function writeFileAtomic(
   path: string,
   data: Uint8Array,
-  options: { createMode?: number } = {},
+  options: { createMode?: number; sync?: boolean } = {},
 ): Promise<void> {
+  const sync = options.sync ?? true;
   const slash = path.lastIndexOf("/");
   const dir = slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash);
   const info = await Deno.lstat(path).catch((error) => {
@@ -58,7 +61,7 @@ export async function writeFileAtomic(
     for (let written = 0; written < data.length;) {
       written += await file.write(data.subarray(written));
     }
-    await file.sync();
+    if (sync) await file.sync();
   } catch (error) {
     await Deno.remove(temp).catch(() => {});
     throw new SpecError(`${path}: cannot write the new content: ${(error as Error).message}`, {
@@ -71,6 +74,7 @@ export async function writeFileAtomic(
     await Deno.remove(temp).catch(() => {});
     throw new SpecError(`${path}: cannot replace: ${(error as Error).message}`, { cause: error });
   }
+  if (!sync) return;
   using directory = await Deno.open(dir, { read: true });
   await directory.sync();
 }

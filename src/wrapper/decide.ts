@@ -44,7 +44,12 @@ export interface DecideSeams {
 /** A decision. */
 export type Decision =
   /** Not judged: handed off untouched, or refused as non-Kubernetes. */
-  | { readonly kind: "unjudged"; readonly record: UnjudgedRecord }
+  | {
+    readonly kind: "unjudged";
+    readonly record: UnjudgedRecord;
+    /** A Pod sandbox's Pod, when its annotations name one. */
+    readonly sandboxOf?: PodRef | undefined;
+  }
   | {
     readonly kind: "judged";
     /** Everything the record is rendered from. */
@@ -166,11 +171,11 @@ function _classify(
   const identity = containerIdentity(readAnnotations(doc), settings.annotations);
   if (identity.kind === "container") return { pod: identity.pod };
   const base = { ...subject, mode: settings.mode };
-  const unjudged = (record: UnjudgedRecord) => ({
-    decision: { kind: "unjudged", record } as const,
+  const unjudged = (record: UnjudgedRecord, sandboxOf?: PodRef) => ({
+    decision: { kind: "unjudged", record, sandboxOf } as const,
   });
   if (identity.kind === "sandbox") {
-    return unjudged({ ...base, verdict: "untouched", reason: POD_SANDBOX });
+    return unjudged({ ...base, verdict: "untouched", reason: POD_SANDBOX }, identity.pod);
   }
   if (settings.allowNonKubernetes) {
     return unjudged({ ...base, verdict: "untouched", reason: NOT_KUBERNETES });

@@ -8,6 +8,7 @@
  */
 
 import type { JudgeSettings } from "../config/config.ts";
+import type { PodRef } from "../core/container_identity.ts";
 import {
   type DecisionRecord,
   judgedRecord,
@@ -40,6 +41,11 @@ export interface EnforceSeams {
   readonly runtime: LowLevelRuntime;
   /** The decision log. */
   readonly log: DecisionLog;
+  /**
+   * Makes sure a Pod's facts are at hand for its containers, while its
+   * sandbox is created; it must never fail and stays within its own bound.
+   */
+  readonly prefetch?: ((pod: PodRef) => Promise<void>) | undefined;
 }
 
 /**
@@ -75,6 +81,14 @@ export async function enforce(
     return await runtime.handOff(request.argv);
   }
 
+  if (request.kind === "exec") {
+    await log.write({
+      level: "debug",
+      msg: "exec bundle",
+      container: request.id,
+      from: request.bundle === undefined ? "runtime state" : "pid-file",
+    });
+  }
   const decision = await decide(request, settings, {
     specs: seams.specs,
     pods: seams.pods,
@@ -85,7 +99,13 @@ export async function enforce(
     const record = { ...decision.record, elapsedMs: milliseconds(_since(started)) };
     await _write(log, record);
     if (record.refusal !== undefined) throw new RefusalError(record.refusal);
-    return await runtime.handOff(request.argv);
+    const pod = decision.sandboxOf;
+    // The Pod's containers come next: their facts are fetched while runc creates the sandbox.
+    const [status] = await Promise.all([
+      runtime.handOff(request.argv),
+      pod?.uid === undefined ? undefined : seams.prefetch?.(pod),
+    ]);
+    return status;
   }
 
   const { parts, document } = decision;

@@ -8,7 +8,6 @@
 
 import { UsageError } from "../core/errors.ts";
 import { flagSet, flagValue, type Invocation } from "../runtime/argv.ts";
-import { resolve } from "path";
 
 /** A `create` or `run`. */
 export interface CreateRequest {
@@ -75,8 +74,17 @@ export type Request =
 /**
  * Reads the request off a parsed invocation.
  *
+ * containerd's runc shim names an exec's `--pid-file` inside the container's
+ * bundle (`<bundle>/<exec-id>.pid`, containerd `pkg/process/exec.go`
+ * newExecPidFile), and a containerd bundle's directory is named after the
+ * container; with `pidFileInBundle`, such a pid file gives the bundle
+ * without asking the runtime. CRI-O names one in `/tmp` (or none), so there
+ * the runtime is asked.
+ *
  * @param inv The invocation, parsed in the runtime's grammar.
- * @param cwd The caller's working directory (the default bundle; relative paths start there).
+ * @param options `cwd`: the caller's working directory (the default bundle;
+ *   relative paths start there); `pidFileInBundle`: the caller is
+ *   containerd's shim.
  * @returns The request.
  * @throws {UsageError} When the ids or the `-u`/`-g` values cannot be what the runtime reads.
  *
@@ -86,7 +94,7 @@ export type Request =
  * import { parseInvocation } from "../runtime/argv.ts";
  * import { requestOf } from "./request.ts";
  *
- * const request = requestOf(parseInvocation(["create", "c1"], "runc"), "/run/b");
+ * const request = requestOf(parseInvocation(["create", "c1"], "runc"), { cwd: "/run/b" });
  * equal(request.kind === "create" && request.specPath, "/run/b/config.json");
  * ```
  *
@@ -98,7 +106,7 @@ export type Request =
  *
  * const request = requestOf(
  *   parseInvocation(["exec", "-u", "1000:3000", "-g", "50000", "c1", "id"], "runc"),
- *   "/",
+ *   { cwd: "/" },
  * );
  * deepEqual(request.kind === "exec" && [request.userFlag, request.gidFlags], [
  *   { uid: 1000, gid: 3000 },
@@ -106,13 +114,17 @@ export type Request =
  * ]);
  * ```
  */
-export function requestOf(inv: Invocation, cwd: string): Request {
+export function requestOf(
+  inv: Invocation,
+  options: { readonly cwd: string; readonly pidFileInBundle?: boolean },
+): Request {
+  const { cwd } = options;
   const argv = inv.argv;
   if (flagSet(inv.flags, "help") || flagSet(inv.flags, "usage")) return { kind: "help", argv };
   switch (inv.command) {
     case "create":
     case "run": {
-      const bundle = resolve(cwd, flagValue(inv.flags, "bundle") ?? ".");
+      const bundle = absolutePath(cwd, flagValue(inv.flags, "bundle") ?? ".");
       // crun's --config/-f names another spec file, resolved against the
       // caller's cwd before crun enters the bundle (crun src/run_create.c).
       const config = flagValue(inv.flags, "config");
@@ -120,7 +132,7 @@ export function requestOf(inv: Invocation, cwd: string): Request {
         kind: "create",
         command: inv.command,
         id: _onlyId(inv),
-        specPath: config === undefined ? `${bundle}/config.json` : resolve(cwd, config),
+        specPath: config === undefined ? `${bundle}/config.json` : absolutePath(cwd, config),
         argv,
       };
     }
@@ -129,12 +141,14 @@ export function requestOf(inv: Invocation, cwd: string): Request {
       if (id === undefined) throw new UsageError("exec needs a container id");
       const processFile = flagValue(inv.flags, "process");
       const user = flagValue(inv.flags, "user");
+      const pidFile = flagValue(inv.flags, "pid-file");
+      const pidDir = pidFile === undefined ? undefined : _dirname(absolutePath(cwd, pidFile));
       return {
         kind: "exec",
         id,
-        bundle: undefined,
+        bundle: options.pidFileInBundle && pidDir?.endsWith(`/${id}`) ? pidDir : undefined,
         root: flagValue(inv.globals, "root"),
-        processFile: processFile === undefined ? undefined : resolve(cwd, processFile),
+        processFile: processFile === undefined ? undefined : absolutePath(cwd, processFile),
         userFlag: user === undefined ? undefined : _parseUserFlag(user),
         gidFlags: inv.flags.filter((flag) => flag.name === "additional-gids").map((flag) => ({
           gid: _parseGid(flag.value!, "--additional-gids"),
@@ -147,6 +161,39 @@ export function requestOf(inv: Invocation, cwd: string): Request {
     default:
       return { kind: "restore", id: inv.positionals[0], argv };
   }
+}
+
+/**
+ * A path made absolute against a directory and normalised (`.`, `..`,
+ * repeated slashes), as runc does with Go's filepath.Abs.
+ *
+ * @param cwd An absolute directory.
+ * @param path A path, absolute or relative to `cwd`.
+ * @returns The absolute, normalised path.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "assert";
+ * import { absolutePath } from "./request.ts";
+ *
+ * equal(absolutePath("/run/b", "."), "/run/b");
+ * equal(absolutePath("/run/b", "../c//config.json"), "/run/c/config.json");
+ * equal(absolutePath("/run/b", "/tmp/p.json"), "/tmp/p.json");
+ * equal(absolutePath("/", "../.."), "/");
+ * ```
+ */
+export function absolutePath(cwd: string, path: string): string {
+  const parts: string[] = [];
+  for (const part of `${path.startsWith("/") ? "" : cwd}/${path}`.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") parts.pop();
+    else parts.push(part);
+  }
+  return `/${parts.join("/")}`;
+}
+
+function _dirname(path: string): string {
+  return path.slice(0, path.lastIndexOf("/")) || "/";
 }
 
 function _onlyId(inv: Invocation): string {

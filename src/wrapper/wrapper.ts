@@ -11,7 +11,7 @@ import { describe, MESSAGE_PREFIX, WrapperError } from "../core/errors.ts";
 import { configPath, readConfigText } from "../config/config_file.ts";
 import { isIdentitySetting, logTarget } from "../runtime/argv.ts";
 import { dropLoaderVariables, handOff } from "../runtime/handoff.ts";
-import { runtimeFromText } from "../runtime/runtime_binary.ts";
+import { passThroughSettings } from "../runtime/runtime_binary.ts";
 
 /**
  * Runs the wrapper for one invocation.
@@ -24,10 +24,15 @@ export async function runWrapper(argv: readonly string[]): Promise<number> {
     dropLoaderVariables();
     if (!isIdentitySetting(argv)) {
       const location = configPath();
-      return await handOff(
-        await runtimeFromText(await readConfigText(location), location.path),
-        argv,
-      );
+      const readAt = new Date();
+      const text = await readConfigText(location);
+      const { runtime, stateDir } = await passThroughSettings(text, location.path);
+      // Loaded while the runtime runs: the record the shell front end execs by.
+      return await handOff(runtime, argv, async () => {
+        const { recordRuntime } = await import("../state/runtime_record.ts");
+        const present = text !== undefined;
+        await recordRuntime(stateDir, { configPath: location.path, present, runtime, readAt });
+      });
     }
     warmUpTlsRandom();
     const { enforceInvocation } = await import("./compose.ts");

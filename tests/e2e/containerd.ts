@@ -1,8 +1,9 @@
 /**
  * A private containerd 1.6 for the e2e: its own root, state, socket and runc
  * root under one temp directory, never the system's. Two CRI handlers:
- * `runc` (baseline) and `strict-supplementalgroups` (the built wrapper as the
- * runc shim's BinaryName). No CNI: the tests' sandboxes use host networking.
+ * `runc` (baseline) and `strict-supplementalgroups` (the wrapper, by default
+ * its shell front end in front of the built program, as the runc shim's
+ * BinaryName). No CNI: the tests' sandboxes use host networking.
  *
  * @module
  */

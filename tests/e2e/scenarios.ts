@@ -8,6 +8,9 @@
  * @module
  */
 
+import { frontEndScript } from "../../src/admin/front_end.ts";
+import { DEFAULT_CONFIG_PATH } from "../../src/config/config_file.ts";
+import { RUNTIME_RECORD } from "../../src/state/runtime_record.ts";
 import { makePki } from "../support/pki.ts";
 import { type KubeletStandIn, startKubelet } from "../support/kubelet_standin.ts";
 import { WRAPPER, writeConfig } from "../support/wrapper.ts";
@@ -39,7 +42,7 @@ export class E2e {
     const config = await writeConfig(dir, pki);
     const kubelet = await startKubelet(pki, []);
     const containerd = await startContainerd(dir, {
-      wrapper: Deno.env.get("E2E_WRAPPER") ?? WRAPPER,
+      wrapper: Deno.env.get("E2E_WRAPPER") ?? await writeFrontEnd(dir),
       env: { STRICT_SUPPLEMENTALGROUPS_CONFIG: config },
     }).catch(async (error) => {
       await kubelet.close();
@@ -55,9 +58,14 @@ export class E2e {
     }
   }
 
-  /** Runs one row on one handler, removing the Pod afterwards whatever happens. */
+  /**
+   * Runs one row on one handler, removing the Pod afterwards whatever
+   * happens: the Pod's sandbox, its two containers (`main`, then `side`),
+   * `id` three times in each through ExecSync, counting the requests the
+   * kubelet stand-in answers meanwhile.
+   */
   async run(row: Row, index: number, handler: string): Promise<Outcome> {
-    await writeConfig(this.dir, this.pki, row.config ?? []);
+    await writeConfig(this.dir, this.pki, row.config ?? [], ['log-level = "debug"']);
     const uid = crypto.randomUUID();
     const name = `row${index + 1}-${handler}`;
     const namespace = "e2e";
@@ -66,9 +74,14 @@ export class E2e {
       metadata: { namespace, name, uid },
       spec: {
         securityContext: row.pod,
-        containers: [{ name: "main", image: this.image, securityContext: containerContext }],
+        containers: ["main", "side"].map((container) => ({
+          name: container,
+          image: this.image,
+          securityContext: containerContext,
+        })),
       },
     }];
+    const asked = this.kubelet.clients.length;
     const logDirectory = `${this.dir}/logs/${uid}`;
     await Deno.mkdir(logDirectory, { recursive: true });
     const sandboxConfig = {
@@ -80,41 +93,55 @@ export class E2e {
       "RunPodSandbox",
       { config: sandboxConfig, runtime_handler: handler },
     );
-    try {
-      const status = await this.cri.runtime<{ status: { state: string } }>("PodSandboxStatus", {
-        pod_sandbox_id: sandbox,
-      });
-      const sandboxReady = status.status.state === "SANDBOX_READY";
-      const { container_id: container } = await this.cri.runtime<{ container_id: string }>(
+    const start = async (container: string) => {
+      const { container_id: id } = await this.cri.runtime<{ container_id: string }>(
         "CreateContainer",
         {
           pod_sandbox_id: sandbox,
           sandbox_config: sandboxConfig,
           config: {
-            metadata: { name: "main", attempt: 0 },
+            metadata: { name: container, attempt: 0 },
             image: { image: this.image },
             command: ["sh", "-c", "id; exec sleep 3600"],
-            log_path: "main.log",
+            log_path: `${container}.log`,
             linux: { security_context: criSecurityContext(row.pod, containerContext) },
           },
         },
       );
-      try {
-        await this.cri.runtime("StartContainer", { container_id: container });
-      } catch (error) {
-        return { kind: "refused", error: (error as Error).message, sandboxReady };
-      }
-      const create = await firstLogLine(`${logDirectory}/main.log`);
-      const exec = await this.cri.runtime<{ stdout: Uint8Array; exit_code: number }>("ExecSync", {
-        container_id: container,
+      await this.cri.runtime("StartContainer", { container_id: id });
+      return { id, create: await firstLogLine(`${logDirectory}/${container}.log`) };
+    };
+    const exec = async (id: string) => {
+      const out = await this.cri.runtime<{ stdout: Uint8Array; exit_code: number }>("ExecSync", {
+        container_id: id,
         cmd: ["id"],
         timeout: 20,
       });
+      return new TextDecoder().decode(out.stdout).trim();
+    };
+    try {
+      const status = await this.cri.runtime<{ status: { state: string } }>("PodSandboxStatus", {
+        pod_sandbox_id: sandbox,
+      });
+      const sandboxReady = status.status.state === "SANDBOX_READY";
+      let main: { id: string; create: string };
+      try {
+        main = await start("main");
+      } catch (error) {
+        return { kind: "refused", error: (error as Error).message, sandboxReady };
+      }
+      const side = await start("side");
+      const execs: string[] = [];
+      for (let i = 0; i < 3; i++) execs.push(await exec(main.id), await exec(side.id));
+      // Both containers and every exec show one identity, or the first that differs.
+      const identity = [side.create, ...execs].find((seen) => seen !== main.create) ?? main.create;
       return {
         kind: "ran",
-        create,
-        exec: new TextDecoder().decode(exec.stdout).trim(),
+        create: main.create,
+        exec: execs.find((seen) => seen !== execs[0]) ?? execs[0]!,
         sandboxReady,
+        same: identity === main.create,
+        kubeletRequests: this.kubelet.clients.length - asked,
       };
     } finally {
       await this.cri.runtime("StopPodSandbox", { pod_sandbox_id: sandbox }).catch(() => {});
@@ -128,6 +155,30 @@ export class E2e {
     await this.containerd.stop();
     await this.kubelet.close();
   }
+}
+
+/**
+ * The wrapper as `install` puts it on a node: the shell front end under the
+ * wrapper's name, in front of the built program, reading the pass-through
+ * record of the e2e's state directory.
+ *
+ * @param dir The e2e's directory.
+ * @returns The front end's path.
+ */
+export async function writeFrontEnd(dir: string): Promise<string> {
+  const path = `${dir}/bin/strict-supplementalgroups-container-runtime`;
+  await Deno.mkdir(`${dir}/bin`, { recursive: true });
+  await Deno.writeTextFile(
+    path,
+    frontEndScript({
+      program: WRAPPER,
+      record: `${dir}/state/${RUNTIME_RECORD}`,
+      configDefault: DEFAULT_CONFIG_PATH,
+    }),
+    { mode: 0o755 },
+  );
+  await Deno.chmod(path, 0o755);
+  return path;
 }
 
 /**

@@ -24,7 +24,18 @@ export interface Row {
 
 /** What one row produced on one handler. */
 export type Outcome =
-  | { kind: "ran"; create: string; exec: string; sandboxReady: boolean }
+  | {
+    kind: "ran";
+    /** `id` as the first container's process printed it. */
+    create: string;
+    /** `id` through ExecSync (the first one that differs from the others, if any). */
+    exec: string;
+    sandboxReady: boolean;
+    /** Whether the second container and every exec showed the first container's identity. */
+    same?: boolean;
+    /** The requests the kubelet answered for the Pod, sandbox to last exec. */
+    kubeletRequests?: number;
+  }
   | { kind: "refused"; error: string; sandboxReady: boolean };
 
 export const TABLE: { rows: Row[] } = JSON.parse(

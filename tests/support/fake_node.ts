@@ -116,7 +116,10 @@ export async function enforceWith(
   argv: readonly string[],
   node: FakeNode,
 ): Promise<number> {
-  const request = requestOf(parseInvocation(argv, flavourOf(config.runtime)), FAKE_CWD);
+  const request = requestOf(parseInvocation(argv, flavourOf(config.runtime)), {
+    cwd: FAKE_CWD,
+    pidFileInBundle: config.cri === "containerd",
+  });
   return await enforce(request, config, {
     specs: node.specs,
     pods: node.source,

@@ -132,21 +132,32 @@ export async function listDir(dir: string): Promise<string[]> {
 }
 
 /**
- * Writes a wrapper config that points at the test PKI and log file.
+ * Writes a wrapper config that points at the test PKI, log file and state
+ * directory (`<dir>/state`: the Pod cache and the pass-through record, never
+ * the node's own).
  *
  * @param dir Where to write it.
  * @param pki The test PKI.
  * @param extra More TOML lines (top-level keys).
+ * @param logging More `[logging]` lines.
  * @returns The config path.
  */
-export async function writeConfig(dir: string, pki: Pki, extra: string[] = []): Promise<string> {
+export async function writeConfig(
+  dir: string,
+  pki: Pki,
+  extra: string[] = [],
+  logging: string[] = [],
+): Promise<string> {
   const path = `${dir}/config.toml`;
   const overridden = new Set(extra.map((line) => line.split("=")[0]!.trim()));
-  const base = [`kubeconfig = "${pki.kubeconfig}"`, `kubelet-ca-file = "${pki.kubeletCrt}"`]
-    .filter((line) => !overridden.has(line.split("=")[0]!.trim()));
+  const base = [
+    `kubeconfig = "${pki.kubeconfig}"`,
+    `kubelet-ca-file = "${pki.kubeletCrt}"`,
+    `state-dir = "${dir}/state"`,
+  ].filter((line) => !overridden.has(line.split("=")[0]!.trim()));
   await Deno.writeTextFile(
     path,
-    [...base, ...extra, "[logging]", `log-file = "${dir}/wrapper.log"`, ""].join("\n"),
+    [...base, ...extra, "[logging]", `log-file = "${dir}/wrapper.log"`, ...logging, ""].join("\n"),
   );
   return path;
 }

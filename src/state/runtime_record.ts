@@ -1,0 +1,82 @@
+/**
+ * The pass-through record: which runtime the configuration names, kept in
+ * `<state-dir>/runtime` for the shell front end (`src/admin/front_end.ts`),
+ * which execs that runtime directly for a command that cannot set an
+ * identity. The record is written only here, by the program that read the
+ * configuration, and only after it started that runtime under its own
+ * permission set; the front end uses it only while it is newer than the
+ * configuration file.
+ *
+ * Its format is three lines: the configuration file it was derived from,
+ * the runtime, and whether that file was `present` or `absent` (the
+ * embedded defaults). Its mtime is set to the moment before the
+ * configuration was read, so a configuration changed after that moment is
+ * always newer than the record, in any shell's `-nt` (dash compares
+ * nanoseconds, busybox seconds); `-nt` is false for a missing file, hence
+ * the third line.
+ *
+ * @module
+ */
+
+import { distrust, ensureStateDir, replaceStateFile } from "./state_dir.ts";
+
+/** The record's file name in the state directory. */
+export const RUNTIME_RECORD = "runtime";
+
+/**
+ * The record's text.
+ *
+ * @param configPath The configuration file the runtime was read from.
+ * @param runtime The runtime.
+ * @param present Whether the file existed (else the defaults applied).
+ * @returns Three lines.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "assert";
+ * import { recordText } from "./runtime_record.ts";
+ *
+ * equal(recordText("/etc/c.toml", "crun", true), "/etc/c.toml\ncrun\npresent\n");
+ * ```
+ */
+export function recordText(configPath: string, runtime: string, present: boolean): string {
+  return `${configPath}\n${runtime}\n${present ? "present" : "absent"}\n`;
+}
+
+/**
+ * Writes the record unless an identical one is already newer, by whole
+ * seconds, than the configuration file.
+ *
+ * @param stateDir The state directory.
+ * @param what The configuration file, whether it existed, the runtime, and
+ *   when the file was read.
+ * @throws {WrapperError} When the state directory cannot be trusted or written.
+ */
+export async function recordRuntime(
+  stateDir: string,
+  what: {
+    readonly configPath: string;
+    readonly present: boolean;
+    readonly runtime: string;
+    readonly readAt: Date;
+  },
+): Promise<void> {
+  const path = `${stateDir}/${RUNTIME_RECORD}`;
+  const text = recordText(what.configPath, what.runtime, what.present);
+  const [record, config] = await Promise.all([
+    Deno.lstat(path).catch(() => undefined),
+    Deno.stat(what.configPath).catch(() => undefined),
+  ]);
+  const seconds = (info: Deno.FileInfo | undefined) =>
+    Math.floor((info?.mtime?.getTime() ?? 0) / 1000);
+  if (
+    record !== undefined && distrust(record, "file") === undefined &&
+    (config === undefined || seconds(record) > seconds(config)) &&
+    await Deno.readTextFile(path).catch(() => "") === text
+  ) {
+    return;
+  }
+  ensureStateDir(stateDir);
+  replaceStateFile(path, text);
+  Deno.utimeSync(path, what.readAt, what.readAt);
+}

@@ -1,0 +1,133 @@
+/**
+ * The node-local state directory, a trust boundary: the wrapper reads from
+ * it only what root alone can have written. A directory or file counts as
+ * trusted when it is owned by root, is what it should be (not a symlink),
+ * and cannot be written by group or others (a directory that others may
+ * write counts only with the sticky bit, as `/tmp` has, where nobody but
+ * root can replace root's entries). For a directory, every ancestor below
+ * `/` must pass the same test, since whoever can rename an ancestor can
+ * swap the whole tree (`/` itself is root's on any node that root still
+ * owns, and the permission set does not let the wrapper read it).
+ *
+ * The calls are synchronous: a handful of `lstat(2)`s on tmpfs cost a few
+ * microseconds each that way, against tens through Deno's async ops, on
+ * the path of every exec.
+ *
+ * @module
+ */
+
+import { WrapperError } from "../core/errors.ts";
+import { TEMP_TAG } from "../spec/atomic_write.ts";
+
+/** The owner the state must have: the wrapper runs as root. */
+const ROOT = 0;
+
+const STICKY = 0o1000;
+
+/**
+ * Why an entry cannot be trusted, from its `lstat`.
+ *
+ * @param info The entry's `lstat`.
+ * @param kind What it must be.
+ * @returns The reason, or `undefined` when it can be trusted.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "assert";
+ * import { distrust } from "./state_dir.ts";
+ *
+ * const info = { isFile: true, isDirectory: false, isSymlink: false, uid: 0, mode: 0o100600 };
+ * equal(distrust(info, "file"), undefined);
+ * equal(distrust({ ...info, uid: 1000 }, "file"), "owned by uid 1000, not root");
+ * equal(distrust({ ...info, mode: 0o100666 }, "file"), "writable by group or others (mode 0666)");
+ * equal(distrust({ ...info, isFile: false, isSymlink: true }, "file"), "a symlink");
+ * ```
+ */
+export function distrust(
+  info: Pick<Deno.FileInfo, "isFile" | "isDirectory" | "isSymlink" | "uid" | "mode">,
+  kind: "file" | "directory",
+): string | undefined {
+  if (info.isSymlink) return "a symlink";
+  if (kind === "file" ? !info.isFile : !info.isDirectory) return `not a ${kind}`;
+  if (info.uid !== ROOT) return `owned by uid ${info.uid}, not root`;
+  const mode = info.mode ?? 0;
+  if ((mode & 0o022) !== 0 && !(kind === "directory" && (mode & STICKY) !== 0)) {
+    return `writable by group or others (mode ${(mode & 0o7777).toString(8).padStart(4, "0")})`;
+  }
+  return undefined;
+}
+
+/**
+ * Why a directory cannot be trusted: itself or one of its ancestors.
+ *
+ * @param dir An absolute directory path.
+ * @returns The reason (naming the path at fault), `undefined` when trusted.
+ * @throws {Deno.errors.NotFound} When the directory does not exist.
+ */
+export function distrustDir(dir: string): string | undefined {
+  for (const path of _ancestry(dir).reverse()) {
+    const why = distrust(Deno.lstatSync(path), "directory");
+    if (why !== undefined) return `${path} is ${why}`;
+  }
+  return undefined;
+}
+
+/**
+ * Makes sure a state directory exists and can be trusted, creating what is
+ * missing with mode 0700.
+ *
+ * @param dir An absolute directory path.
+ * @throws {WrapperError} When it or an ancestor cannot be trusted, or cannot be made.
+ */
+export function ensureStateDir(dir: string): void {
+  for (const path of _ancestry(dir).reverse()) {
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.lstatSync(path);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      try {
+        Deno.mkdirSync(path, { mode: 0o700 });
+        // mkdir(2) honours the umask; a directory this made gets 0700 exactly.
+        Deno.chmodSync(path, 0o700);
+      } catch (made) {
+        if (!(made instanceof Deno.errors.AlreadyExists)) throw made;
+      }
+      info = Deno.lstatSync(path);
+    }
+    const why = distrust(info, "directory");
+    if (why !== undefined) throw new WrapperError(`state directory ${path} is ${why}`);
+  }
+}
+
+/** `/a/b/c` → `["/a/b/c", "/a/b", "/a"]`. */
+function _ancestry(dir: string): string[] {
+  const parts = dir.split("/").filter(Boolean);
+  return parts.map((_, i) => `/${parts.slice(0, i + 1).join("/")}`).reverse();
+}
+
+/**
+ * Replaces a file of the state directory: a root-only temp file beside it,
+ * renamed over it, so a reader sees the old content or the new, never a
+ * part. No fsync: the state is rebuilt when a crash loses it (a lost or
+ * empty file reads as a miss).
+ *
+ * @param path The file, in a directory {@linkcode ensureStateDir} made.
+ * @param text Its new content.
+ */
+export function replaceStateFile(path: string, text: string): void {
+  const slash = path.lastIndexOf("/");
+  const random = crypto.getRandomValues(new Uint32Array(2)).join("");
+  const temp = `${path.slice(0, slash)}/.${path.slice(slash + 1)}.${TEMP_TAG}-${random}`;
+  try {
+    Deno.writeTextFileSync(temp, text, { createNew: true, mode: 0o600 });
+    Deno.renameSync(temp, path);
+  } catch (error) {
+    try {
+      Deno.removeSync(temp);
+    } catch {
+      // Never made, or already renamed.
+    }
+    throw error;
+  }
+}
