@@ -39,7 +39,10 @@ const REAL_IO = new Set([
   "runtime/runtime.ts",
   "pod_source/kubelet_source.ts",
   "pod_source/pod_file_source.ts",
+  "pod_source/pod_cache.ts",
   "log/decision_log.ts",
+  "state/runtime_record.ts",
+  "state/state_dir.ts",
 ]);
 
 /** The flow between the roots and the seams. */

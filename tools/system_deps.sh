@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the demo and the tests use: runc (the real
 # low-level runtime), openssl (test CAs), busybox-static (the test rootfs),
-# procps, and for the e2e containerd and umoci. Also unpacks Debian's
+# procps, GNU time (make bench), and for the e2e containerd and umoci. Also unpacks Debian's
 # kubernetes-client (kubectl 1.20 with its old built-in kustomize) into
 # .tools/, where the deploy/ tests render the overlays with it; it is not
 # installed system-wide, so it never shadows a newer kubectl.
@@ -14,6 +14,8 @@ command -v runc >/dev/null || missing+=(runc)
 command -v openssl >/dev/null || missing+=(openssl)
 [ -x /bin/busybox ] || missing+=(busybox-static)
 command -v pgrep >/dev/null || missing+=(procps)
+# make bench: GNU time for peak memory.
+[ -x /usr/bin/time ] || missing+=(time)
 # The containerd e2e: containerd 1.6 (its CRI plugin) and umoci to build the image.
 command -v containerd >/dev/null || missing+=(containerd)
 command -v umoci >/dev/null || missing+=(umoci)

@@ -47,6 +47,7 @@ export function kubeletSource(
     name: KUBELET_SOURCE,
     where: "on this node's kubelet",
     async lookup(ref) {
+      _warmUpTlsRandom();
       const [{ fetchPods, DEFAULT_MAX_BYTES }, { loadClientCredential, pemBlocks }, list] =
         await Promise.all([
           import("./kubelet_client.ts"),
@@ -88,4 +89,22 @@ export function kubeletSource(
       return pod === undefined ? undefined : { facts: list.podFacts(pod), source: KUBELET_SOURCE };
     },
   };
+}
+
+/**
+ * Starts seeding the TLS library's random generator on a background thread,
+ * so that it overlaps loading `node:https` and the kubeconfig parser.
+ *
+ * The first random bytes Deno's TLS stack (rustls on AWS-LC) draws in a
+ * process cost 30-40 ms of CPU, once; under strace the gap sits between
+ * AWS-LC's fork-detection set-up and its getrandom(2). WebCrypto's ECDSA key
+ * generation draws from the same generator on Deno's blocking thread pool,
+ * so asking for a throw-away key now leaves the handshake with only its own
+ * ~2 ms. It is started here, when the kubelet is really asked, and not for
+ * every identity-setting call: a call the Pod cache answers would pay the
+ * 30-40 ms of CPU for nothing. Correctness never depends on it.
+ */
+function _warmUpTlsRandom(): void {
+  crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"])
+    .catch(() => {});
 }

@@ -34,29 +34,11 @@ export async function runWrapper(argv: readonly string[]): Promise<number> {
         await recordRuntime(stateDir, { configPath: location.path, present, runtime, readAt });
       });
     }
-    warmUpTlsRandom();
     const { enforceInvocation } = await import("./compose.ts");
     return await enforceInvocation(argv);
   } catch (error) {
     return await refuse(argv, error);
   }
-}
-
-/**
- * Starts seeding the TLS library's random generator on a background thread,
- * so that it overlaps the main thread's module loading and file reads.
- *
- * The first random bytes Deno's TLS stack (rustls on AWS-LC) draws in a
- * process cost 30-40 ms of CPU, once; under strace the gap sits between
- * AWS-LC's fork-detection set-up and its getrandom(2). WebCrypto's ECDSA key
- * generation draws from the same generator on Deno's blocking thread pool,
- * so asking for a throw-away key now leaves the kubelet handshake with only
- * its own ~2 ms. Correctness never depends on it: if it fails or stops
- * helping, the handshake seeds the generator itself.
- */
-function warmUpTlsRandom(): void {
-  crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign"])
-    .catch(() => {});
 }
 
 /**

@@ -33,9 +33,21 @@ export class E2e {
     readonly image: string,
   ) {}
 
-  /** Starts everything under a fresh temp directory. */
-  static async start(): Promise<E2e> {
+  /**
+   * Starts everything under a fresh temp directory.
+   *
+   * @param options `stateOnTmpfs`: the wrapper's state directory on a tmpfs,
+   *   as `/run` is on a node (the bench's choice; stop() unmounts it).
+   */
+  static async start(options: { stateOnTmpfs?: boolean } = {}): Promise<E2e> {
     const dir = await Deno.makeTempDir({ prefix: "ssgcr-e2e-" });
+    if (options.stateOnTmpfs) {
+      await Deno.mkdir(`${dir}/state`, { mode: 0o700 });
+      const mounted = await new Deno.Command("mount", {
+        args: ["-t", "tmpfs", "-o", "size=64m,mode=0700", "tmpfs", `${dir}/state`],
+      }).output();
+      if (!mounted.success) throw new Error(`mount tmpfs on ${dir}/state failed`);
+    }
     await Deno.mkdir(`${dir}/pki`);
     await Deno.mkdir(`${dir}/image`);
     const pki = await makePki(`${dir}/pki`);
@@ -154,6 +166,7 @@ export class E2e {
     this.cri.close();
     await this.containerd.stop();
     await this.kubelet.close();
+    await new Deno.Command("umount", { args: [`${this.dir}/state`], stderr: "null" }).output();
   }
 }
 
