@@ -16,7 +16,8 @@ import { passThroughArgv } from "./support/arbitraries.ts";
 import { readAudit } from "./support/wrapper.ts";
 import { recordedArgvs, runInProcess, writeRecordingRuntime } from "./support/in_process.ts";
 import { TEMP_TAG } from "../src/spec/atomic_write.ts";
-import { recordText, RUNTIME_RECORD } from "../src/state/runtime_record.ts";
+import { recordText } from "../src/state/runtime_record.ts";
+import { RUNTIME_RECORD } from "../src/config/config_file.ts";
 
 const CASES = 10_000;
 

@@ -12,8 +12,7 @@
  */
 
 import { frontEndScript } from "../src/admin/front_end.ts";
-import { DEFAULT_CONFIG_PATH } from "../src/config/config_file.ts";
-import { RUNTIME_RECORD } from "../src/state/runtime_record.ts";
+import { DEFAULT_CONFIG_PATH, RUNTIME_RECORD } from "../src/config/config_file.ts";
 import { containerdAnnotations, makeBundle, makeRootfs } from "../tests/support/bundle.ts";
 import { alicePod, podFixture, startKubelet } from "../tests/support/kubelet_standin.ts";
 import { makePki } from "../tests/support/pki.ts";
@@ -208,7 +207,7 @@ try {
   await Deno.writeTextFile(
     floor,
     (await Deno.readTextFile(WRAPPER)).replace(
-      /'[^']*main\/runtime_main\.ts'/,
+      /'[^']*runtime_main\.(ts|js)'/,
       `'${dir}/empty.ts'`,
     ),
     { mode: 0o755 },

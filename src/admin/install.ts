@@ -12,11 +12,10 @@
 
 import { createTwoFilesPatch } from "diff";
 import { parseConfig } from "../config/config.ts";
-import { DEFAULT_CONFIG_PATH } from "../config/config_file.ts";
+import { DEFAULT_CONFIG_PATH, RUNTIME_RECORD } from "../config/config_file.ts";
 import type { Cri } from "../core/container_identity.ts";
 import { describe, InstallError } from "../core/errors.ts";
 import { DEFAULT_RUNTIME, passThroughSettings } from "../runtime/runtime_binary.ts";
-import { RUNTIME_RECORD } from "../state/runtime_record.ts";
 import { FRONT_END_MARK, frontEndScript } from "./front_end.ts";
 import { writeFileAtomic } from "../spec/atomic_write.ts";
 import {

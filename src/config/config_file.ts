@@ -17,6 +17,9 @@ export const DEFAULT_CONFIG_PATH = "/etc/strict-supplementalgroups-container-run
  */
 export const DEFAULT_STATE_DIR = "/run/strict-supplementalgroups";
 
+/** The pass-through record's file name in the state directory (`src/state/runtime_record.ts`). */
+export const RUNTIME_RECORD = "runtime";
+
 /** The environment variable that overrides {@linkcode DEFAULT_CONFIG_PATH}. */
 export const CONFIG_ENV = "STRICT_SUPPLEMENTALGROUPS_CONFIG";
 

@@ -18,10 +18,8 @@
  * @module
  */
 
+import { RUNTIME_RECORD } from "../config/config_file.ts";
 import { distrust, ensureStateDir, replaceStateFile } from "./state_dir.ts";
-
-/** The record's file name in the state directory. */
-export const RUNTIME_RECORD = "runtime";
 
 /**
  * The record's text.

@@ -9,8 +9,7 @@
  */
 
 import { frontEndScript } from "../../src/admin/front_end.ts";
-import { DEFAULT_CONFIG_PATH } from "../../src/config/config_file.ts";
-import { RUNTIME_RECORD } from "../../src/state/runtime_record.ts";
+import { DEFAULT_CONFIG_PATH, RUNTIME_RECORD } from "../../src/config/config_file.ts";
 import { makePki } from "../support/pki.ts";
 import { type KubeletStandIn, startKubelet } from "../support/kubelet_standin.ts";
 import { WRAPPER, writeConfig } from "../support/wrapper.ts";
