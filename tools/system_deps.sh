@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the system packages the demo and the tests use: runc (the real
-# low-level runtime), openssl (test CAs), busybox-static (the test rootfs),
+# Installs the system packages the demo and the tests use: runc and crun (the
+# real low-level runtimes), openssl (test CAs), busybox-static (the test rootfs),
 # procps, GNU time (make bench), and for the e2e containerd and umoci. Also unpacks Debian's
 # kubernetes-client (kubectl 1.20 with its old built-in kustomize) into
 # .tools/, where the deploy/ tests render the overlays with it; it is not
@@ -11,6 +11,7 @@ set -euo pipefail
 tools="$(cd "$(dirname "$0")/.." && pwd)/.tools"
 missing=()
 command -v runc >/dev/null || missing+=(runc)
+command -v crun >/dev/null || missing+=(crun)
 command -v openssl >/dev/null || missing+=(openssl)
 [ -x /bin/busybox ] || missing+=(busybox-static)
 command -v pgrep >/dev/null || missing+=(procps)

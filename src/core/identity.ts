@@ -143,6 +143,25 @@ export function createIdentity(user: ProcessUser): AppliedIdentity {
 }
 
 /**
+ * The identity of an exec whose process file has a `user`: both runtimes
+ * apply it as it is, whatever their version, and it is rewritten in the file.
+ *
+ * @param user The process file's `user`.
+ * @returns The applied identity.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "assert";
+ * import { processFileIdentity } from "./identity.ts";
+ *
+ * equal(processFileIdentity({ uid: 1000, gid: 1000, additionalGids: [1000] }).rewrite, "spec-file");
+ * ```
+ */
+export function processFileIdentity(user: ProcessUser): AppliedIdentity {
+  return { user, from: "process file", fixedGids: 0, rewrite: "spec-file" };
+}
+
+/**
  * The identity the runtime will apply for an `exec`.
  *
  * @param rules The runtime whose rules apply.
@@ -183,9 +202,7 @@ export function execIdentity(rules: RuntimeRules, input: ExecInput): AppliedIden
   const { createUser, processFile, userFlag, gidFlags } = input;
   if (processFile !== undefined) {
     // Both runtimes use a process file as is; -u and -g do not apply to it.
-    if (processFile.user !== undefined) {
-      return { user: processFile.user, from: "process file", fixedGids: 0, rewrite: "spec-file" };
-    }
+    if (processFile.user !== undefined) return processFileIdentity(processFile.user);
     return _withoutUser(rules, createUser);
   }
   if (rules.flavour === "runc") {

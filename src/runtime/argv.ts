@@ -575,6 +575,9 @@ function _rejectConflicts(flags: readonly ParsedFlag[]): void {
  *   format: "json",
  * });
  * deepEqual(logTarget(["exec", "c1", "sh", "--log", "x"]), {});
+ * // crun's own spellings of a log target
+ * deepEqual(logTarget(["--log=file:/b/log.json", "create", "c1"]), { path: "/b/log.json" });
+ * deepEqual(logTarget(["--log=journald:crun", "create", "c1"]), {});
  * ```
  */
 export function logTarget(argv: readonly string[]): { path?: string; format?: string } {
@@ -586,7 +589,7 @@ export function logTarget(argv: readonly string[]): { path?: string; format?: st
     } catch {
       continue;
     }
-    const path = flagValue(globals, "log");
+    const path = _logFile(flagValue(globals, "log"));
     const format = flagValue(globals, "log-format");
     if (path !== undefined) target.path = path;
     if (format !== undefined) target.format = format;
@@ -597,8 +600,18 @@ export function logTarget(argv: readonly string[]): { path?: string; format?: st
     if (match === null) continue;
     const value = match[2] ?? argv[++i];
     if (value === undefined) break;
-    if (match[1] === "log") target.path = value;
-    else target.format = value;
+    if (match[1] !== "log") target.format = value;
+    else if (_logFile(value) !== undefined) target.path = _logFile(value)!;
   }
   return target;
+}
+
+/**
+ * The file a `--log` value names: crun also takes `file:PATH`, and
+ * `journald:ID` or `syslog:ID`, which name no file (crun
+ * src/libcrun/error.c init_logging); runc takes a plain path.
+ */
+function _logFile(value: string | undefined): string | undefined {
+  if (value === undefined || /^(journald|syslog):/.test(value)) return undefined;
+  return value.startsWith("file:") ? value.slice("file:".length) : value;
 }

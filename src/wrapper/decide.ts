@@ -20,6 +20,7 @@ import {
   type AppliedIdentity,
   createIdentity,
   execIdentity,
+  processFileIdentity,
   type RuntimeRules,
 } from "../core/identity.ts";
 import { judge } from "../core/judgement.ts";
@@ -141,12 +142,18 @@ export async function decide(
     : await _read(seams, request.processFile, "process");
   const subject = { container: request.id, command: "exec", spec: (processDoc ?? bundleDoc).path };
   const pod = classified.pod;
-  const identity = execIdentity(await seams.rules(), {
-    createUser: readUser(bundleDoc),
-    processFile: processDoc && { user: readUser(processDoc, { optional: true }) },
-    userFlag: request.userFlag,
-    gidFlags: request.gidFlags.map((flag) => flag.gid),
-  });
+  const fileUser = processDoc && readUser(processDoc, { optional: true });
+  // A process file's user is applied as it is by every runtime; only the
+  // other cases depend on the runtime's rules (crun's on its version).
+  const identity = fileUser !== undefined ? processFileIdentity(fileUser) : execIdentity(
+    await seams.rules(),
+    {
+      createUser: readUser(bundleDoc),
+      processFile: processDoc && { user: undefined },
+      userFlag: request.userFlag,
+      gidFlags: request.gidFlags.map((flag) => flag.gid),
+    },
+  );
   return await _judge(subject, settings, seams, {
     pod,
     identity,

@@ -3,7 +3,9 @@
  * root under one temp directory, never the system's. Two CRI handlers:
  * `runc` (baseline) and `strict-supplementalgroups` (the wrapper, by default
  * its shell front end in front of the built program, as the runc shim's
- * BinaryName). No CNI: the tests' sandboxes use host networking.
+ * BinaryName), and, where crun runs, `strict-supplementalgroups-crun` (the
+ * wrapper configured with `runtime = "crun"`). No CNI: the tests' sandboxes
+ * use host networking.
  *
  * @module
  */
@@ -19,7 +21,7 @@ export interface Containerd {
 export const PAUSE_IMAGE = "localhost/ssgcr-e2e:test";
 
 /** containerd's config, in the version-2 format of containerd 1.x. */
-export function containerdConfig(dir: string, wrapper: string): string {
+export function containerdConfig(dir: string, wrapper: string, crunWrapper?: string): string {
   const cri = 'plugins."io.containerd.grpc.v1.cri"';
   return `version = 2
 root = "${dir}/root"
@@ -51,7 +53,16 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
       [${cri}.containerd.runtimes.strict-supplementalgroups.options]
         Root = "${dir}/runc"
         BinaryName = "${wrapper}"
-  [${cri}.cni]
+${
+    crunWrapper === undefined
+      ? ""
+      : `    [${cri}.containerd.runtimes.strict-supplementalgroups-crun]
+      runtime_type = "io.containerd.runc.v2"
+      [${cri}.containerd.runtimes.strict-supplementalgroups-crun.options]
+        Root = "${dir}/crun"
+        BinaryName = "${crunWrapper}"
+`
+  }  [${cri}.cni]
     bin_dir = "${dir}/cni/bin"
     conf_dir = "${dir}/cni/conf"
 `;
@@ -67,9 +78,12 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
  */
 export async function startContainerd(
   dir: string,
-  options: { wrapper: string; env: Record<string, string> },
+  options: { wrapper: string; crunWrapper?: string | undefined; env: Record<string, string> },
 ): Promise<Containerd> {
-  await Deno.writeTextFile(`${dir}/containerd.toml`, containerdConfig(dir, options.wrapper));
+  await Deno.writeTextFile(
+    `${dir}/containerd.toml`,
+    containerdConfig(dir, options.wrapper, options.crunWrapper),
+  );
   // containerd writes its log to a file: a pipe nobody drains would block it.
   // `exec` keeps the pid containerd's own.
   const child = new Deno.Command("bash", {
@@ -128,6 +142,10 @@ export async function sweep(dir: string): Promise<void> {
   await sh(
     `for id in $(runc --root "${dir}/runc/k8s.io" list -q 2>/dev/null); do ` +
       `runc --root "${dir}/runc/k8s.io" delete --force "$id"; done`,
+  );
+  await sh(
+    `for id in $(crun --root "${dir}/crun/k8s.io" list -q 2>/dev/null); do ` +
+      `crun --root "${dir}/crun/k8s.io" delete --force "$id"; done`,
   );
   await sh(
     `awk '{print $5}' /proc/self/mountinfo | grep -F "${dir}/" | sort -r | ` +

@@ -30,15 +30,23 @@ export class E2e {
     readonly kubelet: KubeletStandIn,
     readonly cri: CriClient,
     readonly image: string,
+    /** Whether the crun handler is configured (crun runs here). */
+    readonly withCrun: boolean,
   ) {}
+
+  /** The handlers this world runs: the table's, and crun's when crun runs here. */
+  get handlers(): string[] {
+    return [...HANDLERS, ...(this.withCrun ? [CRUN_HANDLER] : [])];
+  }
 
   /**
    * Starts everything under a fresh temp directory.
    *
    * @param options `stateOnTmpfs`: the wrapper's state directory on a tmpfs,
-   *   as `/run` is on a node (the bench's choice; stop() unmounts it).
+   *   as `/run` is on a node (the bench's choice; stop() unmounts it);
+   *   `crun`: also a handler whose wrapper hands off to crun.
    */
-  static async start(options: { stateOnTmpfs?: boolean } = {}): Promise<E2e> {
+  static async start(options: { stateOnTmpfs?: boolean; crun?: boolean } = {}): Promise<E2e> {
     const dir = await Deno.makeTempDir({ prefix: "ssgcr-e2e-" });
     if (options.stateOnTmpfs) {
       await Deno.mkdir(`${dir}/state`, { mode: 0o700 });
@@ -54,6 +62,7 @@ export class E2e {
     const kubelet = await startKubelet(pki, []);
     const containerd = await startContainerd(dir, {
       wrapper: Deno.env.get("E2E_WRAPPER") ?? await writeFrontEnd(dir),
+      crunWrapper: options.crun ? await writeCrunFrontEnd(dir, pki) : undefined,
       env: { STRICT_SUPPLEMENTALGROUPS_CONFIG: config },
     }).catch(async (error) => {
       await kubelet.close();
@@ -61,7 +70,15 @@ export class E2e {
     });
     try {
       const image = await buildAndImportImage(`${dir}/image`, containerd.socket);
-      return new E2e(dir, pki, containerd, kubelet, new CriClient(containerd.socket), image);
+      return new E2e(
+        dir,
+        pki,
+        containerd,
+        kubelet,
+        new CriClient(containerd.socket),
+        image,
+        options.crun === true,
+      );
     } catch (error) {
       await containerd.stop();
       await kubelet.close();
@@ -77,6 +94,12 @@ export class E2e {
    */
   async run(row: Row, index: number, handler: string): Promise<Outcome> {
     await writeConfig(this.dir, this.pki, row.config ?? [], ['log-level = "debug"']);
+    if (this.withCrun) {
+      await writeConfig(`${this.dir}/crun-wrapper`, this.pki, [
+        'runtime = "crun"',
+        ...row.config ?? [],
+      ], ['log-level = "debug"']);
+    }
     const uid = crypto.randomUUID();
     const name = `row${index + 1}-${handler}`;
     const namespace = "e2e";
@@ -190,6 +213,46 @@ export async function writeFrontEnd(dir: string): Promise<string> {
     { mode: 0o755 },
   );
   await Deno.chmod(path, 0o755);
+  return path;
+}
+
+/** The handler whose wrapper hands off to crun. */
+export const CRUN_HANDLER = "strict-supplementalgroups-crun";
+
+/**
+ * The crun handler's wrapper: the same front end and program, with a
+ * configuration of its own (`runtime = "crun"`, its own log and state under
+ * `crun-wrapper/`). containerd gives every shim one environment, so a
+ * one-line script names that configuration; a node runs one configuration
+ * and needs no such script.
+ *
+ * @param dir The e2e's directory.
+ * @param pki The test PKI.
+ * @returns The script's path.
+ */
+async function writeCrunFrontEnd(dir: string, pki: Pki): Promise<string> {
+  const home = `${dir}/crun-wrapper`;
+  await Deno.mkdir(`${home}/bin`, { recursive: true });
+  const config = await writeConfig(home, pki, ['runtime = "crun"']);
+  const frontEnd = `${home}/bin/front-end`;
+  await Deno.writeTextFile(
+    frontEnd,
+    frontEndScript({
+      program: WRAPPER,
+      record: `${home}/state/${RUNTIME_RECORD}`,
+      configDefault: DEFAULT_CONFIG_PATH,
+    }),
+    { mode: 0o755 },
+  );
+  const path = `${home}/bin/strict-supplementalgroups-container-runtime`;
+  await Deno.writeTextFile(
+    path,
+    `#!/bin/sh
+STRICT_SUPPLEMENTALGROUPS_CONFIG='${config}' exec '${frontEnd}' "$@"
+`,
+    { mode: 0o755 },
+  );
+  for (const file of [frontEnd, path]) await Deno.chmod(file, 0o755);
   return path;
 }
 
