@@ -44,7 +44,7 @@ test: build system-deps
 
 # The containerd CRI end-to-end table alone (make test runs it too, as root).
 e2e: build system-deps
-	bash tools/run_tests.sh "$(DENO)" tests/containerd_e2e_test.ts
+	bash tools/run_tests.sh "$(DENO)" tests/containerd_e2e_test.ts tests/containerd_cri_source_e2e_test.ts
 
 # The same table on a kind cluster (a containerd and a CRI-O worker), installed
 # with the Dockerfile's image and deploy/. Needs Docker, kind and kubectl, and

@@ -11,8 +11,10 @@
 
 // Strict comparisons: Deno 2.9's named equal/deepEqual of node:assert/strict are loose.
 import { deepStrictEqual as deepEqual, strictEqual as equal } from "assert";
+import { DEFAULT_CONFIG } from "../src/config/config.ts";
 import { TEMP_TAG } from "../src/spec/atomic_write.ts";
 import { containerdAnnotations, makeBundle } from "./support/bundle.ts";
+import { defaultSocketBlocker, startCri, tenantAContainerInfo } from "./support/cri_standin.ts";
 import { alicePod, startKubelet } from "./support/kubelet_standin.ts";
 import { TENANT_A } from "./support/tenant_a.ts";
 import {
@@ -28,6 +30,10 @@ import {
 import { makeWorld, type World } from "./support/world.ts";
 
 const blocker = await announceRootTestsBlocker("permission audit tests");
+const criBlocker = blocker ?? await defaultSocketBlocker();
+if (criBlocker !== undefined && blocker === undefined) {
+  console.error(`\n*** SKIPPED: permission audit with the CRI source: ${criBlocker} ***\n`);
+}
 
 /** The environment variables the wrapper may look at (its permission set's `env`). */
 const ENV = ["STRICT_SUPPLEMENTALGROUPS_CONFIG", "LD_PRELOAD", "LD_LIBRARY_PATH"];
@@ -35,10 +41,18 @@ const ENV = ["STRICT_SUPPLEMENTALGROUPS_CONFIG", "LD_PRELOAD", "LD_LIBRARY_PATH"
 /**
  * What keeping the node-local state under `stateDir` may touch: its
  * directories and their ancestors below `/` (created and checked for
- * trust), the pass-through record, and the Pod cache's entries.
+ * trust), the pass-through record, and the entries of the Pod cache (by
+ * Pod uid) or of the container cache (by container id).
  */
-function stateAccesses(stateDir: string, uids: readonly string[] | undefined): string[] {
-  const dirs = uids === undefined ? [stateDir] : [stateDir, `${stateDir}/pods`];
+function stateAccesses(
+  stateDir: string,
+  entries: { pods?: readonly string[]; containers?: readonly string[] } = {},
+): string[] {
+  const dirs = [
+    stateDir,
+    ...entries.pods ? [`${stateDir}/pods`] : [],
+    ...entries.containers ? [`${stateDir}/containers`] : [],
+  ];
   const parts = stateDir.split("/").filter(Boolean);
   const ancestors = parts.map((_, i) => `/${parts.slice(0, i + 1).join("/")}`);
   const file = (path: string) => {
@@ -50,7 +64,8 @@ function stateAccesses(stateDir: string, uids: readonly string[] | undefined): s
     ...ancestors.map((path) => `read ${path}`),
     ...dirs.flatMap((path) => [`read ${path}`, `write ${path}`]),
     ...file(`${stateDir}/runtime`),
-    ...(uids ?? []).flatMap((uid) => file(`${stateDir}/pods/${uid}.json`)),
+    ...(entries.pods ?? []).flatMap((uid) => file(`${stateDir}/pods/${uid}.json`)),
+    ...(entries.containers ?? []).flatMap((id) => file(`${stateDir}/containers/${id}.json`)),
   ];
 }
 
@@ -129,7 +144,9 @@ Deno.test({
           `write ${temp}`,
           `write ${bundle}/config.json`,
           `read ${bundle}`,
-          ...stateAccesses(`${dir}/state`, [TENANT_A.uid]),
+          // Whether containerd's socket is there (the config points at none).
+          `read ${dir}/no-containerd.sock`,
+          ...stateAccesses(`${dir}/state`, { pods: [TENANT_A.uid] }),
         ],
         required: [
           `read ${w.config}`,
@@ -157,7 +174,7 @@ Deno.test({
         passed,
         {
           // The record is rewritten when it is not a whole second newer than the config.
-          allowed: [...env, `read ${w.config}`, ...stateAccesses(`${dir}/state`, undefined)],
+          allowed: [...env, `read ${w.config}`, ...stateAccesses(`${dir}/state`)],
           required: [`read ${w.config}`, `read ${dir}/state/runtime`],
         },
         w.rootfs,
@@ -198,7 +215,8 @@ Deno.test({
           `read ${dir}/deny/wrapper.log`,
           `write ${dir}/deny/wrapper.log`,
           `write ${runcLog}`,
-          ...stateAccesses(`${dir}/deny/state`, [TENANT_A.uid]),
+          `read ${dir}/deny/no-containerd.sock`,
+          ...stateAccesses(`${dir}/deny/state`, { pods: [TENANT_A.uid] }),
         ],
         required: [`read ${other}/config.json`, "net 127.0.0.1:10250", `write ${runcLog}`],
       }, w.rootfs);
@@ -212,6 +230,87 @@ Deno.test({
       await kubelet.close();
       await runcDelete(w.root, id);
       await Deno.remove(w.dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "with containerd's CRI as the source, a create and an exec touch its socket instead of " +
+    "the kubelet's host and credentials",
+  ignore: blocker !== undefined || criBlocker !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const w: World = await makeWorld("ssgcr-audit-cri-");
+    const { dir, pki } = w;
+    const bundle = `${dir}/bundle`;
+    await makeBundle(bundle, {
+      rootfs: w.rootfs,
+      args: ["sleep", "60"],
+      annotations: containerdAnnotations(),
+    });
+    const id = `ssgcr-audit-cri-${Deno.pid}`;
+    const socket = DEFAULT_CONFIG.containerdSocket;
+    const cri = await startCri(
+      socket,
+      (asked) => asked === id ? { info: tenantAContainerInfo() } : undefined,
+    );
+    const config = await writeConfig(dir, pki, [`containerd-socket = "${socket}"`]);
+    const env = ENV.map((name) => `env ${name}`);
+    const criAccess = [
+      `read ${socket}`,
+      `write ${socket}`,
+      `net unix:${socket}`,
+      "net containerd.invalid:80",
+      "net http://containerd.invalid/runtime.v1.RuntimeService/ContainerStatus",
+    ];
+    try {
+      const createAudit = `${dir}/create.audit.jsonl`;
+      const create = spawnWrapper(["--root", w.root, "create", "--bundle", bundle, id], {
+        config,
+        env: { DENO_AUDIT_PERMISSIONS: createAudit },
+      });
+      equal((await create.status).code, 0);
+      const temp = `${bundle}/.config.json.${TEMP_TAG}-N`;
+      const created = await readAudit(createAudit);
+      assertOnly(created, {
+        allowed: [
+          ...env,
+          `read ${config}`,
+          `read ${bundle}/config.json`,
+          `read ${bundle}`,
+          `read ${temp}`,
+          `write ${temp}`,
+          `write ${bundle}/config.json`,
+          `write ${dir}/wrapper.log.lock`,
+          `read ${dir}/wrapper.log`,
+          `write ${dir}/wrapper.log`,
+          ...criAccess,
+          ...stateAccesses(`${dir}/state`, { containers: [id] }),
+        ],
+        required: [...criAccess, `write ${dir}/state/containers/${id}.json`],
+      }, w.rootfs);
+      equal(cri.requests.length, 1);
+
+      const execAudit = `${dir}/exec.audit.jsonl`;
+      const exec = await runWrapper(["--root", w.root, "exec", id, "id"], {
+        config,
+        env: { DENO_AUDIT_PERMISSIONS: execAudit },
+      });
+      equal(exec.code, 0, exec.stderr);
+      const executed = (await readAudit(execAudit)).map(key);
+      equal(executed.includes(`read ${dir}/state/containers/${id}.json`), true);
+      deepEqual(executed.filter((k) => k.startsWith("net ")), [], "the exec asks nobody");
+      equal(cri.requests.length, 1, "the container cache answered the exec");
+      console.log(
+        `permission audit, CRI source: ${created.length} accesses on create ` +
+          `(socket ${socket} only, no kubelet host, no credentials), ${executed.length} on exec`,
+      );
+    } finally {
+      cri.close();
+      await runcDelete(w.root, id);
+      await Deno.remove(w.dir, { recursive: true });
+      await Deno.remove(socket).catch(() => {});
     }
   },
 });

@@ -5,29 +5,23 @@
  * (expected to behave as the wrapper over runc). Also run alone by `make e2e`.
  */
 
-import { deepEqual, equal, match } from "assert";
-import { decisions, have } from "./support/wrapper.ts";
-import { mountsBelow } from "./e2e/containerd.ts";
-import { CRUN_HANDLER, E2e, HANDLERS, type Outcome, TABLE } from "./e2e/scenarios.ts";
+import { deepEqual, equal } from "assert";
+import { decisions } from "./support/wrapper.ts";
+import {
+  assertOutcome,
+  assertStopsClean,
+  CRUN_HANDLER,
+  describeOutcome,
+  E2e,
+  e2eBlocker,
+  HANDLERS,
+  type Outcome,
+  TABLE,
+} from "./e2e/scenarios.ts";
+import { expectation } from "./e2e/table.ts";
 import { announceCrunBlocker } from "./support/crun.ts";
 
-async function blocker(): Promise<string | undefined> {
-  if (Deno.uid() !== 0) return "not root";
-  for (
-    const [tool, args] of [
-      ["containerd", ["--version"]],
-      ["ctr", ["--version"]],
-      ["umoci", ["--version"]],
-      ["runc", ["--version"]],
-      ["openssl", ["version"]],
-    ] as const
-  ) {
-    if (!await have(tool, [...args])) return `${tool} is not installed`;
-  }
-  return undefined;
-}
-
-const skip = await blocker();
+const skip = await e2eBlocker();
 if (skip !== undefined) console.error(`\n*** SKIPPED: containerd e2e: ${skip} ***\n`);
 const crunSkip = skip ?? await announceCrunBlocker("containerd e2e via crun");
 
@@ -47,21 +41,10 @@ for (const [index, row] of TABLE.rows.entries()) {
         try {
           outcome = await e2e.run(row, index, handler);
         } finally {
-          console.log(`row ${index + 1} ${handler}: ${describe(outcome)}`);
+          console.log(`row ${index + 1} ${handler}: ${describeOutcome(outcome)}`);
         }
-        equal(outcome.sandboxReady, true, "the pod sandbox starts on every handler");
-        const expected = row
-          .expect[handler === CRUN_HANDLER ? "strict-supplementalgroups" : handler]!;
-        if (typeof expected === "string") {
-          const { kubeletRequests, same, ...seen } = outcome as Outcome & { kind: "ran" };
-          deepEqual(seen, { kind: "ran", create: expected, exec: expected, sandboxReady: true });
-          equal(same, true, "the second container and every exec show the same identity");
-          // The sandbox's create fetched the Pod; its containers and execs found it in the cache.
-          equal(kubeletRequests, handler === "runc" ? 0 : 1, "kubelet requests for the Pod");
-        } else {
-          equal(outcome.kind, "refused");
-          match((outcome as { error: string }).error, new RegExp(escape(expected.error)));
-        }
+        // The sandbox's create fetched the Pod; its containers and execs found it in the cache.
+        assertOutcome(outcome, expectation(row, handler, "kubelet"), handler === "runc" ? 0 : 1);
       },
     });
   }
@@ -96,27 +79,6 @@ Deno.test({
   name: "e2e leaves nothing running or mounted",
   fn: async () => {
     if (world === undefined) return;
-    const e2e = await world;
-    await e2e.stop();
-    const alive = await new Deno.Command("bash", {
-      args: [
-        "-c",
-        `kill -0 ${e2e.containerd.pid} 2>/dev/null && echo alive; pgrep -f -- "-address ${e2e.dir}/containerd[.]sock" || true`,
-      ],
-    }).output();
-    equal(new TextDecoder().decode(alive.stdout).trim(), "");
-    deepEqual(await mountsBelow(e2e.dir), []);
-    await Deno.remove(e2e.dir, { recursive: true });
+    await assertStopsClean(await world);
   },
 });
-
-function describe(outcome: Outcome | undefined): string {
-  if (outcome === undefined) return "FAILED before an outcome";
-  if (outcome.kind === "refused") return `refused: ${outcome.error}`;
-  return `create "${outcome.create}" exec "${outcome.exec}" (same in both containers and ` +
-    `6 execs: ${outcome.same}; kubelet requests: ${outcome.kubeletRequests})`;
-}
-
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}

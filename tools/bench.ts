@@ -24,6 +24,13 @@ import {
   writeConfig,
 } from "../tests/support/wrapper.ts";
 import { E2e, TABLE } from "../tests/e2e/scenarios.ts";
+import { DEFAULT_CONFIG } from "../src/config/config.ts";
+import {
+  type CriStandin,
+  defaultSocketBlocker,
+  startCri,
+  tenantAContainerInfo,
+} from "../tests/support/cri_standin.ts";
 
 const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 25);
 const PODS_IN_A_ROW = Number(Deno.env.get("BENCH_CRI_PODS") ?? 8);
@@ -49,6 +56,8 @@ interface Stats {
   n: number;
   /** Kubelet requests per invocation, for wrapper rows. */
   kubelet?: number;
+  /** containerd CRI requests per invocation, for the rows that ran beside the CRI stand-in. */
+  cri?: number;
 }
 
 function quantiles(samples: number[]) {
@@ -171,7 +180,13 @@ const target = alicePod();
 const kubelet = await startKubelet(pki, [target]);
 const results: Record<string, Stats> = {};
 const launcher = (await Deno.readTextFile(WRAPPER)).startsWith("#!") ? "launcher" : "compiled";
-let lifecycle: { runc: number[]; wrapper: number[]; requests: number } | undefined;
+type Lifecycle = { runc: number[]; wrapper: number[]; requests: number };
+let lifecycle: Lifecycle | undefined;
+let lifecycleCri: Lifecycle | undefined;
+/** The CRI stand-in, while the CRI-source rows run. */
+let cri: CriStandin | undefined;
+/** Why the CRI-source rows cannot run (another containerd serves the default socket). */
+const criBlocker = await defaultSocketBlocker();
 
 /**
  * Samples rows side by side: each run takes one sample of every row, in
@@ -183,6 +198,7 @@ async function side(
   const names = Object.keys(rows);
   const samples: Record<string, Sample[]> = Object.fromEntries(names.map((n) => [n, []]));
   const asked: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+  const askedCri: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
   for (const name of names) {
     await rows[name]!.before?.();
     await rows[name]!.run(); // warm the caches
@@ -191,12 +207,18 @@ async function side(
     for (const name of names) {
       await rows[name]!.before?.();
       const requests = kubelet.clients.length;
+      const criRequests = cri?.requests.length ?? 0;
       samples[name]!.push(await rows[name]!.run());
       asked[name]! += kubelet.clients.length - requests;
+      askedCri[name]! += (cri?.requests.length ?? 0) - criRequests;
     }
   }
   for (const name of names) {
-    results[name] = { ...stats(samples[name]!), kubelet: asked[name]! / RUNS };
+    results[name] = {
+      ...stats(samples[name]!),
+      kubelet: asked[name]! / RUNS,
+      ...(cri === undefined ? {} : { cri: askedCri[name]! / RUNS }),
+    };
   }
 }
 
@@ -355,6 +377,57 @@ try {
   }
   const podListBytes = JSON.stringify({ items: kubelet.behaviour.pods }).length;
 
+  // containerd's CRI as the source, beside the kubelet's (500 Pods listed), in one run: a
+  // create asks ContainerStatus; an exec finds the container cache, or without it asks again.
+  // The stand-in is a real gRPC server on the default socket (the one the permission set
+  // allows); its own work is in the wall times, not in the wrapper's CPU.
+  if (criBlocker === undefined) {
+    cri = await startCri(DEFAULT_CONFIG.containerdSocket, () => ({ info: tenantAContainerInfo() }));
+    const criConfig = (name: string, extra: string[]) =>
+      Deno.mkdir(`${dir}/${name}`).then(() =>
+        writeConfig(`${dir}/${name}`, pki, [
+          `containerd-socket = "${DEFAULT_CONFIG.containerdSocket}"`,
+          `state-dir = "${state}/${name}"`,
+          ...extra,
+        ])
+      );
+    const criEnv = { STRICT_SUPPLEMENTALGROUPS_CONFIG: await criConfig("cri", []) };
+    const criNoCacheEnv = {
+      STRICT_SUPPLEMENTALGROUPS_CONFIG: await criConfig("cri-no-cache", ["pod-cache = false"]),
+    };
+    try {
+      await side({
+        "runc exec (source rows)": { before: writeProcess, run: () => measure(execArgv("runc")) },
+        "wrapper exec, kubelet source, Pod cache": {
+          before: writeProcess,
+          run: () => measure(execArgv(frontEnd), { env }),
+        },
+        "wrapper exec, CRI source, container cache": {
+          before: writeProcess,
+          run: () => measure(execArgv(frontEnd), { env: criEnv }),
+        },
+        "wrapper exec, CRI source, no cache": {
+          before: writeProcess,
+          run: () => measure(execArgv(frontEnd), { env: criNoCacheEnv }),
+        },
+      });
+      await side({
+        "runc create (source rows)": { run: () => createWith("runc", {}) },
+        "wrapper create, kubelet source, Pod cache": { run: () => createWith(frontEnd, env) },
+        "wrapper create, kubelet source, no cache": {
+          run: () => createWith(frontEnd, noCacheEnv),
+        },
+        "wrapper create, CRI source": { run: () => createWith(frontEnd, criEnv) },
+      });
+    } finally {
+      cri.close();
+      cri = undefined;
+      await Deno.remove(DEFAULT_CONFIG.containerdSocket).catch(() => {});
+    }
+  } else {
+    console.error(`bench: the CRI-source rows are not measured: ${criBlocker}`);
+  }
+
   const cycle = async (program: string, e: Record<string, string>) => {
     await Deno.writeTextFile(`${bundle}/config.json`, spec);
     const id = `cycle-${crypto.randomUUID().slice(0, 8)}`;
@@ -415,8 +488,24 @@ try {
   await kubelet.close();
 
   // The whole system: Pods in a row through containerd's CRI, each one sandbox, two
-  // containers, six execs, stop and remove; the two handlers alternate Pod by Pod.
-  const e2e = await E2e.start({ stateOnTmpfs: true });
+  // containers, six execs, stop and remove; the two handlers alternate Pod by Pod. Once with
+  // the kubelet stand-in as the source, once with containerd's CRI (the stand-in stopped).
+  lifecycle = await criLifecycle(false);
+  if (criBlocker === undefined) lifecycleCri = await criLifecycle(true);
+
+  report({ floorRss, warmRss, execRss, coldRss, passRss, errors, phases, podListBytes });
+} finally {
+  await kubelet.close().catch(() => {});
+  await sh(
+    `for id in $(runc --root "${root}" list -q 2>/dev/null); do runc --root "${root}" delete --force "$id"; done`,
+  );
+  await sh(`umount '${state}'`);
+  await Deno.remove(dir, { recursive: true });
+}
+
+/** Pods in a row through a private containerd, runc and the wrapper alternating. */
+async function criLifecycle(criSource: boolean): Promise<Lifecycle> {
+  const e2e = await E2e.start({ stateOnTmpfs: true, criSource });
   try {
     const row = TABLE.rows.find((r) => r.name === "undeclared image gid is dropped")!;
     const times: { runc: number[]; wrapper: number[] } = { runc: [], wrapper: [] };
@@ -438,23 +527,11 @@ try {
         }
       }
     }
-    lifecycle = {
-      ...times,
-      requests: (e2e.kubelet.clients.length - warmup) / PODS_IN_A_ROW,
-    };
+    return { ...times, requests: (e2e.kubelet.clients.length - warmup) / PODS_IN_A_ROW };
   } finally {
     await e2e.stop();
     await Deno.remove(e2e.dir, { recursive: true }).catch(() => {});
   }
-
-  report({ floorRss, warmRss, execRss, coldRss, passRss, errors, phases, podListBytes });
-} finally {
-  await kubelet.close().catch(() => {});
-  await sh(
-    `for id in $(runc --root "${root}" list -q 2>/dev/null); do runc --root "${root}" delete --force "$id"; done`,
-  );
-  await sh(`umount '${state}'`);
-  await Deno.remove(dir, { recursive: true });
 }
 
 function report(m: {
@@ -473,9 +550,11 @@ function report(m: {
   const floorCpu = cpu("deno floor");
   const over = (w: string, r: string) => wall(w) - wall(r);
   const cpuOver = (w: string, r: string) => cpu(w) - cpu(r);
-  const ratio = lifecycle === undefined
-    ? NaN
-    : quantiles(lifecycle.wrapper).median / quantiles(lifecycle.runc).median;
+  const ratioOf = (l: Lifecycle | undefined) =>
+    l === undefined ? NaN : quantiles(l.wrapper).median / quantiles(l.runc).median;
+  const ratio = ratioOf(lifecycle);
+  const optional = (name: string, value: (s: Stats) => number) =>
+    results[name] === undefined ? NaN : value(results[name]!);
   const budgets = [
     {
       name: "warm exec overhead (wall)",
@@ -536,6 +615,30 @@ function report(m: {
     { name: "50 concurrent: errors", value: m.errors, budget: 0, unit: "" },
     { name: "CRI lifecycle, wrapper / runc", value: ratio, budget: 1.25, unit: "×" },
     {
+      name: "CRI lifecycle with the CRI source, wrapper / runc",
+      value: ratioOf(lifecycleCri),
+      budget: 1.25,
+      unit: "×",
+    },
+    {
+      name: "kubelet requests per Pod, CRI source",
+      value: lifecycleCri?.requests ?? NaN,
+      budget: 0,
+      unit: "",
+    },
+    {
+      name: "CRI source create vs kubelet no-cache create (wall)",
+      value: optional("wrapper create, CRI source", (s) => s.median) -
+        optional("wrapper create, kubelet source, no cache", (s) => s.median),
+      budget: 0,
+    },
+    {
+      name: "CRI requests per exec with the container cache",
+      value: optional("wrapper exec, CRI source, container cache", (s) => s.cri ?? NaN),
+      budget: 0,
+      unit: "",
+    },
+    {
       name: "kubelet requests per Pod in the CRI lifecycle",
       value: lifecycle?.requests ?? NaN,
       budget: 1,
@@ -553,6 +656,12 @@ function report(m: {
     "front end delete": "runc delete",
     "wrapper exec (warm)": "runc exec",
     "wrapper create/start/delete (warm)": "runc create/start/delete",
+    "wrapper exec, kubelet source, Pod cache": "runc exec (source rows)",
+    "wrapper exec, CRI source, container cache": "runc exec (source rows)",
+    "wrapper exec, CRI source, no cache": "runc exec (source rows)",
+    "wrapper create, kubelet source, Pod cache": "runc create (source rows)",
+    "wrapper create, kubelet source, no cache": "runc create (source rows)",
+    "wrapper create, CRI source": "runc create (source rows)",
   };
   for (const count of [110, 500]) {
     for (const kind of ["warm", "new Pod", "cold", "no cache"]) {
@@ -564,8 +673,8 @@ function report(m: {
     `as ${launcher} behind the shell front end, state on tmpfs, /pods at 500 pods = ` +
     `${(m.podListBytes / 1e6).toFixed(2)} MB`,
     "",
-    "| measurement | wall median ms | p10 | p90 | CPU ms | wall over runc | CPU over runc | kubelet requests |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    "| measurement | wall median ms | p10 | p90 | CPU ms | wall over runc | CPU over runc | kubelet requests | CRI requests |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const [name, s] of Object.entries(results)) {
     const base = pairs[name];
@@ -577,18 +686,19 @@ function report(m: {
         name.startsWith("runc") || name === "deno floor" || s.kubelet === undefined
           ? ""
           : s.kubelet.toFixed(2)
-      } |`,
+      } | ${name.startsWith("runc") || s.cri === undefined ? "" : s.cri.toFixed(2)} |`,
     );
   }
-  if (lifecycle !== undefined) {
-    const r = quantiles(lifecycle.runc);
-    const w = quantiles(lifecycle.wrapper);
+  for (const [l, source] of [[lifecycle, "kubelet"], [lifecycleCri, "containerd's CRI"]] as const) {
+    if (l === undefined) continue;
+    const r = quantiles(l.runc);
+    const w = quantiles(l.wrapper);
     lines.push(
       "",
-      `CRI lifecycle through containerd, ${PODS_IN_A_ROW} Pods a handler (sandbox, 2 containers, ` +
-        `6 execs, stop, remove): runc ${r.median.toFixed(0)} ms (p90 ${r.p90.toFixed(0)}), ` +
-        `wrapper ${w.median.toFixed(0)} ms (p90 ${w.p90.toFixed(0)}), ` +
-        `${lifecycle.requests.toFixed(2)} kubelet requests a Pod`,
+      `CRI lifecycle through containerd, source ${source}, ${PODS_IN_A_ROW} Pods a handler ` +
+        `(sandbox, 2 containers, 6 execs, stop, remove): runc ${r.median.toFixed(0)} ms ` +
+        `(p90 ${r.p90.toFixed(0)}), wrapper ${w.median.toFixed(0)} ms (p90 ${w.p90.toFixed(0)}), ` +
+        `${l.requests.toFixed(2)} kubelet requests a Pod`,
     );
   }
   lines.push(
@@ -645,6 +755,7 @@ function report(m: {
         launcher,
         results,
         lifecycle,
+        lifecycleCri,
         ...m,
         budgets,
       },

@@ -9,7 +9,9 @@ import { parseArgs } from "parse-args";
 import { loadConfig } from "../config/config.ts";
 import { configPath } from "../config/config_file.ts";
 import { ConfigError, describe, MESSAGE_PREFIX } from "../core/errors.ts";
+import { containerdSocketPresent, containerdSource } from "../pod_source/containerd_source.ts";
 import { kubeletSource } from "../pod_source/kubelet_source.ts";
+import { chainSources } from "../pod_source/pod_source.ts";
 import { podFileSource } from "../pod_source/pod_file_source.ts";
 import { lowLevelRuntime } from "../runtime/runtime.ts";
 import { flavourOf } from "../runtime/runtime_binary.ts";
@@ -52,8 +54,9 @@ the wrapper's own decision path: its create, or with --exec, --process,
 runtime's rules (a crun exec without a user, for one, depends on crun's
 version). It prints the identity, the gids before and after, the gids
 dropped, the policy verdicts and the outcome. The Pod comes from --pod (a
-Pod or PodList JSON file) or else from the kubelet, as the wrapper would ask
-it. Nothing is modified.
+Pod or PodList JSON file) or else from where the wrapper would look it up:
+containerd's CRI (the bundle directory's name is the container id), then
+the kubelet. Nothing is modified.
 
 options:
   --bundle DIR            the container's bundle (its config.json and annotations)
@@ -196,9 +199,11 @@ async function _explain(args: readonly string[]): Promise<number> {
     { ...config, flavour: flavourOf(config.runtime) },
     {
       specs: specFiles,
-      pods: values.pod === undefined
-        ? kubeletSource(config)
-        : podFileSource(values.pod, (path) => specFiles.read(path)),
+      pods: values.pod !== undefined
+        ? podFileSource(values.pod, (path) => specFiles.read(path))
+        : config.cri === "containerd" && containerdSocketPresent(config)
+        ? chainSources([containerdSource(config), kubeletSource(config)])
+        : kubeletSource(config),
       rules: () => lowLevelRuntime(config.runtime).rules(),
     },
   );

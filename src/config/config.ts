@@ -71,6 +71,14 @@ export interface KubeletSettings {
   readonly kubeletTimeoutSeconds: number;
 }
 
+/** How containerd's CRI is reached (the containerd Pod source takes only these). */
+export interface ContainerdSettings {
+  /** containerd's gRPC socket; absent, the source answers nothing. */
+  readonly containerdSocket: string;
+  /** Bound on one ContainerStatus call. */
+  readonly containerdTimeoutSeconds: number;
+}
+
 /** What a decision is made with (the wrapper's and `explain`'s judgement take only these). */
 export interface JudgeSettings {
   /** `enforce`, `audit` or `deny`. */
@@ -84,7 +92,7 @@ export interface JudgeSettings {
 }
 
 /** The validated configuration. */
-export interface Config extends KubeletSettings, JudgeSettings {
+export interface Config extends KubeletSettings, ContainerdSettings, JudgeSettings {
   /** The file it was read from, or `(defaults)`. */
   readonly source: string;
   /** The low-level runtime binary. */
@@ -123,6 +131,8 @@ export const DEFAULT_CONFIG: Config = _deepFreeze<Config>({
   kubeletCaFile: "/var/lib/kubelet/pki/kubelet.crt",
   kubeletTlsServerName: undefined,
   kubeletTimeoutSeconds: 5,
+  containerdSocket: "/run/containerd/containerd.sock",
+  containerdTimeoutSeconds: 2,
   annotations: CRI_ANNOTATIONS.containerd,
   allowRestore: false,
   allowNonKubernetes: true,
@@ -196,6 +206,8 @@ export function parseConfig(text: string | undefined, path: string): Config {
     "kubelet-ca-file",
     "kubelet-tls-server-name",
     "kubelet-timeout-seconds",
+    "containerd-socket",
+    "containerd-timeout-seconds",
     "allow-restore",
     "allow-non-kubernetes",
     "state-dir",
@@ -233,12 +245,21 @@ export function parseConfig(text: string | undefined, path: string): Config {
       _serverName,
       d.kubeletTlsServerName,
     ),
-    kubeletTimeoutSeconds: reader.check(top, "", "kubelet-timeout-seconds", (value) => {
-      if (typeof value !== "number" || !(value > 0 && value <= 300)) {
-        throw new Error("must be a number of seconds from 0 (exclusive) to 300");
-      }
-      return value;
-    }, d.kubeletTimeoutSeconds),
+    kubeletTimeoutSeconds: reader.check(
+      top,
+      "",
+      "kubelet-timeout-seconds",
+      _seconds,
+      d.kubeletTimeoutSeconds,
+    ),
+    containerdSocket: reader.absolutePath(top, "", "containerd-socket", d.containerdSocket),
+    containerdTimeoutSeconds: reader.check(
+      top,
+      "",
+      "containerd-timeout-seconds",
+      _seconds,
+      d.containerdTimeoutSeconds,
+    ),
     annotations: {
       namespace: reader.annotation(top, "pod-namespace-annotation", criKeys.namespace),
       name: reader.annotation(top, "pod-name-annotation", criKeys.name),
@@ -512,6 +533,13 @@ function _kubeletUrl(value: unknown): string {
     throw new Error("must be scheme, host and port only");
   }
   return `https://${url.host}`;
+}
+
+function _seconds(value: unknown): number {
+  if (typeof value !== "number" || !(value > 0 && value <= 300)) {
+    throw new Error("must be a number of seconds from 0 (exclusive) to 300");
+  }
+  return value;
 }
 
 function _serverName(value: unknown): string {

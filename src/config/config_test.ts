@@ -46,6 +46,8 @@ Deno.test("parseConfig() reads every new key", () => {
       'kubelet-ca-file = "/etc/kubernetes/pki/ca.crt"',
       'kubelet-tls-server-name = "node-1.example"',
       "kubelet-timeout-seconds = 2.5",
+      'containerd-socket = "/run/k3s/containerd/containerd.sock"',
+      "containerd-timeout-seconds = 0.5",
       "allow-restore = true",
       "allow-non-kubernetes = false",
     ].join("\n"),
@@ -58,6 +60,8 @@ Deno.test("parseConfig() reads every new key", () => {
   equal(config.annotations.namespace, "io.kubernetes.pod.namespace");
   equal(config.kubeletCaFile, "/etc/kubernetes/pki/ca.crt");
   equal(config.kubeletTlsServerName, "node-1.example");
+  equal(config.containerdSocket, "/run/k3s/containerd/containerd.sock");
+  equal(config.containerdTimeoutSeconds, 0.5);
   equal(config.kubeletTimeoutSeconds, 2.5);
   equal(config.allowRestore, true);
   equal(config.allowNonKubernetes, false);
@@ -120,6 +124,12 @@ const ERRORS: [string, string, RegExp][] = [
     /^c\.toml:1: runtime = "bin\/runc": must be a command name or an absolute path$/,
   ],
   ["a zero timeout", "kubelet-timeout-seconds = 0\n", /from 0 \(exclusive\) to 300/],
+  [
+    "a relative containerd socket",
+    'containerd-socket = "containerd.sock"\n',
+    /containerd-socket = "containerd.sock": must be an absolute path/,
+  ],
+  ["a CRI timeout too long", "containerd-timeout-seconds = 301\n", /from 0 \(exclusive\) to 300/],
   ["a bad log level", '[logging]\nlog-level = "loud"\n', /c\.toml:2: logging\.log-level = "loud"/],
   ["a bad log format", '[logging]\nlog-format = "xml"\n', /must be one of json, text/],
   [

@@ -62,6 +62,11 @@ export interface PodRef {
   readonly uid?: string | undefined;
   /** The container's name, when the CRI recorded one. */
   readonly container?: string | undefined;
+  /**
+   * The container's id, from the runtime's command line: set on lookups, so
+   * that a source that knows containers by id (containerd's CRI) can answer.
+   */
+  readonly containerId?: string | undefined;
 }
 
 /** The kind of a spec: a container of a Pod, a Pod's sandbox, or neither. */

@@ -78,3 +78,74 @@ export function groupsFor(facts: PodFacts, container: string | undefined): PodGr
   }
   return { runAsGroup, supplementalGroups: facts.supplementalGroups, fsGroup: facts.fsGroup };
 }
+
+/**
+ * Facts read back from JSON (a cache entry), validated as strictly as a
+ * source's answer: every field of the right type, gids in the API server's
+ * range (kubernetes IsValidGroupID), and the Pod's uid present.
+ *
+ * @param value The parsed JSON.
+ * @returns The facts, or `undefined` when any part is off.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "assert";
+ * import { validFacts } from "./pod_facts.ts";
+ *
+ * const facts = {
+ *   namespace: "ns", name: "web", uid: "u1", supplementalGroups: [4000],
+ *   supplementalGroupsPolicy: "Merge", containers: [{ name: "app", runAsGroup: 3000 }],
+ * };
+ * equal(validFacts(facts)?.name, "web");
+ * equal(validFacts({ ...facts, supplementalGroups: [-1] }), undefined);
+ * equal(validFacts({ ...facts, uid: undefined }), undefined);
+ * ```
+ */
+export function validFacts(value: unknown): PodFacts | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const f = value as Record<string, unknown>;
+  const { namespace, name, uid, supplementalGroupsPolicy } = f;
+  const ids = Array.isArray(f.supplementalGroups) ? f.supplementalGroups : undefined;
+  const containers = Array.isArray(f.containers) ? f.containers : undefined;
+  if (
+    typeof namespace !== "string" || typeof name !== "string" || typeof uid !== "string" ||
+    typeof supplementalGroupsPolicy !== "string" || ids === undefined || !ids.every(isGroupId) ||
+    !_optionalId(f.runAsGroup) || !_optionalId(f.fsGroup) || containers === undefined
+  ) {
+    return undefined;
+  }
+  const own: ContainerFacts[] = [];
+  for (const c of containers as Record<string, unknown>[]) {
+    if (typeof c?.name !== "string" || !_optionalId(c.runAsGroup)) return undefined;
+    own.push(
+      c.runAsGroup === undefined
+        ? { name: c.name }
+        : { name: c.name, runAsGroup: c.runAsGroup as number },
+    );
+  }
+  return {
+    namespace,
+    name,
+    uid,
+    ...(f.runAsGroup === undefined ? {} : { runAsGroup: f.runAsGroup as number }),
+    supplementalGroups: ids as number[],
+    ...(f.fsGroup === undefined ? {} : { fsGroup: f.fsGroup as number }),
+    supplementalGroupsPolicy,
+    containers: own,
+  };
+}
+
+/**
+ * Whether a value is a group id the API server accepts (kubernetes
+ * IsValidGroupID: 0 to 2147483647).
+ *
+ * @param value Anything.
+ * @returns Whether it is such an id.
+ */
+export function isGroupId(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 2147483647;
+}
+
+function _optionalId(value: unknown): boolean {
+  return value === undefined || isGroupId(value);
+}

@@ -10,8 +10,8 @@
  * every call. An entry is only ever the kubelet's own answer, written by
  * the wrapper (root): the cache can make an answer faster, never different.
  *
- * Trust: entries are read only from a directory that {@linkcode distrustDir}
- * accepts, and only when the entry is a regular file that root owns and no
+ * Trust (`cache_entry.ts`): entries are read only from a directory that
+ * `state/state_dir.ts` trusts, and only when the entry is a regular file that root owns and no
  * one else may write; a symlink is never followed (the file opened must be
  * the one `lstat` saw). Anything else, a corrupt entry, or an entry whose
  * namespace or name disagree with the CRI's annotations, is a miss (the
@@ -21,16 +21,11 @@
  */
 
 import type { PodRef } from "../core/container_identity.ts";
-import type { ContainerFacts, PodFacts } from "../core/pod_facts.ts";
+import type { PodFacts } from "../core/pod_facts.ts";
 import { TEMP_TAG } from "../spec/atomic_write.ts";
-import { distrust, distrustDir, ensureStateDir, replaceStateFile } from "../state/state_dir.ts";
+import { readTrustedSync, replaceStateFile } from "../state/state_dir.ts";
+import { CACHE_SOURCE, entryText, readEntry, reportOnce, storeInto } from "./cache_entry.ts";
 import type { PodAnswer, PodSource } from "./pod_source.ts";
-
-/** The cache's name in decision records. */
-export const CACHE_SOURCE = "cache";
-
-/** The entry format's version; an entry of another version is a miss. */
-const VERSION = 1;
 
 /** Pod uids are UUIDs (static Pods: a hash); anything else never names a file. */
 const UID = /^[A-Za-z0-9-]{1,64}$/;
@@ -66,13 +61,7 @@ export interface PodCache {
  * @returns The cache.
  */
 export function podCache(dir: string, warn: (message: string) => void): PodCache {
-  let warned = false;
-  /** A miss for a reason the operator should see, reported once. */
-  const distrusted = (message: string): undefined => {
-    if (!warned) warn(`pod cache ${dir}: ${message}; the kubelet decides`);
-    warned = true;
-    return undefined;
-  };
+  const distrusted = reportOnce(`pod cache ${dir}`, "the kubelet", warn);
 
   const source: PodSource = {
     name: CACHE_SOURCE,
@@ -86,15 +75,8 @@ export function podCache(dir: string, warn: (message: string) => void): PodCache
 
   return {
     source,
-    store(pods, { fetchedAt, rewrite }) {
-      try {
-        ensureStateDir(dir);
-        _store(dir, pods, fetchedAt, rewrite);
-      } catch (error) {
-        distrusted((error as Error).message);
-      }
-      return Promise.resolve();
-    },
+    store: (pods, { fetchedAt, rewrite }) =>
+      storeInto(dir, distrusted, () => _store(dir, pods, fetchedAt, rewrite)),
   };
 }
 
@@ -104,24 +86,9 @@ function _lookup(
   distrusted: (message: string) => undefined,
 ): PodAnswer | undefined {
   if (ref.uid === undefined || !UID.test(ref.uid)) return undefined;
-  let why: string | undefined;
-  try {
-    why = distrustDir(dir);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
-  if (why !== undefined) return distrusted(why);
-  const path = `${dir}/${ref.uid}.json`;
-  let text: string;
-  try {
-    text = _readTrusted(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    return distrusted(`${path}: ${(error as Error).message}`);
-  }
-  const facts = _parseEntry(text);
-  if (facts === undefined) return distrusted(`${path}: not a whole entry`);
+  const entry = readEntry(dir, `${ref.uid}.json`, distrusted);
+  if (entry === undefined) return undefined;
+  const { facts, path } = entry;
   if (!_belongsTo(facts, ref)) {
     return distrusted(
       `${path}: holds pod ${facts.namespace}/${facts.name}, not ${ref.namespace}/${ref.name}`,
@@ -148,7 +115,7 @@ function _store(
     const name = `${facts.uid}.json`;
     listed.add(name);
     if (names.has(name) && facts.uid !== rewrite) continue;
-    const text = _entryText(facts);
+    const text = entryText(facts);
     // Many wrappers refresh at once after a cold start: an entry already as
     // it should be is left alone, so readers rarely see it replaced.
     if (names.has(name) && _tryRead(`${dir}/${name}`) === text) continue;
@@ -167,98 +134,14 @@ function _store(
   }
 }
 
-/** The entry's content: the facts, nothing else. */
-function _entryText(facts: PodFacts): string {
-  return `${JSON.stringify({ v: VERSION, facts })}\n`;
-}
-
 function _tryRead(path: string): string | undefined {
   try {
-    return _readTrusted(path);
+    return readTrustedSync(path).text;
   } catch {
     return undefined;
   }
-}
-
-/**
- * Reads a file only when it is a regular, root-owned file nobody else may
- * write, and the file opened is the one `lstat` saw (a symlink put in its
- * place between the two would open another inode).
- */
-function _readTrusted(path: string): string {
-  // Another wrapper may replace the entry (rename) between lstat and open:
-  // look again a few times before calling the entry untrustworthy.
-  for (let attempt = 1;; attempt++) {
-    const seen = Deno.lstatSync(path);
-    const why = distrust(seen, "file");
-    if (why !== undefined) throw new Error(`is ${why}`);
-    using file = Deno.openSync(path, { read: true });
-    const opened = file.statSync();
-    if (opened.ino === seen.ino && opened.dev === seen.dev) {
-      const bytes = new Uint8Array(opened.size);
-      let read = 0;
-      while (read < bytes.length) {
-        const n = file.readSync(bytes.subarray(read));
-        if (n === null) break;
-        read += n;
-      }
-      return new TextDecoder().decode(bytes.subarray(0, read));
-    }
-    if (attempt === 3) throw new Error("kept being replaced while it was read");
-  }
-}
-
-/** The facts of an entry, validated as strictly as the kubelet's answer, or `undefined`. */
-function _parseEntry(text: string): PodFacts | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const entry = value as { v?: unknown; facts?: Record<string, unknown> };
-  const f = entry?.facts;
-  if (entry?.v !== VERSION || typeof f !== "object" || f === null) return undefined;
-  const { namespace, name, uid, supplementalGroupsPolicy } = f;
-  const ids = Array.isArray(f.supplementalGroups) ? f.supplementalGroups : undefined;
-  const containers = Array.isArray(f.containers) ? f.containers : undefined;
-  if (
-    typeof namespace !== "string" || typeof name !== "string" || typeof uid !== "string" ||
-    typeof supplementalGroupsPolicy !== "string" || ids === undefined || !ids.every(_isId) ||
-    !_optionalId(f.runAsGroup) || !_optionalId(f.fsGroup) || containers === undefined
-  ) {
-    return undefined;
-  }
-  const own: ContainerFacts[] = [];
-  for (const c of containers as Record<string, unknown>[]) {
-    if (typeof c?.name !== "string" || !_optionalId(c.runAsGroup)) return undefined;
-    own.push(
-      c.runAsGroup === undefined
-        ? { name: c.name }
-        : { name: c.name, runAsGroup: c.runAsGroup as number },
-    );
-  }
-  return {
-    namespace,
-    name,
-    uid,
-    ...(f.runAsGroup === undefined ? {} : { runAsGroup: f.runAsGroup as number }),
-    supplementalGroups: ids as number[],
-    ...(f.fsGroup === undefined ? {} : { fsGroup: f.fsGroup as number }),
-    supplementalGroupsPolicy,
-    containers: own,
-  };
 }
 
 function _belongsTo(facts: PodFacts, ref: PodRef): boolean {
   return facts.uid === ref.uid && facts.namespace === ref.namespace && facts.name === ref.name;
-}
-
-function _isId(value: unknown): value is number {
-  // The API server's range (kubernetes IsValidGroupID), as for the kubelet's answer.
-  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 2147483647;
-}
-
-function _optionalId(value: unknown): boolean {
-  return value === undefined || _isId(value);
 }

@@ -7,7 +7,7 @@
 
 import type { PodRef } from "../core/container_identity.ts";
 import { PodSourceError } from "../core/errors.ts";
-import type { ContainerFacts, PodFacts } from "../core/pod_facts.ts";
+import { type ContainerFacts, isGroupId, type PodFacts } from "../core/pod_facts.ts";
 
 /** The parts of a v1 Pod the wrapper reads. */
 export interface Pod {
@@ -157,9 +157,8 @@ function _optionalId(value: unknown, where: string): number | undefined {
 }
 
 function _id(value: unknown, where: string): number {
-  // The API server validates 0..2147483647 (IsValidGroupID); anything else
-  // means the answer did not come from a real kubelet.
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 2147483647) {
+  // Anything the API server would not accept did not come from a real kubelet.
+  if (!isGroupId(value)) {
     throw new PodSourceError(`${where}: ${JSON.stringify(value)} is not a valid group id`);
   }
   return value;

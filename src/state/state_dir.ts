@@ -131,3 +131,36 @@ export function replaceStateFile(path: string, text: string): void {
     throw error;
   }
 }
+
+/**
+ * Reads a file only when it is a regular, root-owned file nobody else may
+ * write, and the file opened is the one `lstat` saw (a symlink put in its
+ * place between the two would open another inode).
+ *
+ * @param path The file.
+ * @returns Its text, and the `fstat` of the file read.
+ * @throws {Deno.errors.NotFound} When it does not exist.
+ * @throws {Error} When it cannot be trusted (the message says why) or read.
+ */
+export function readTrustedSync(path: string): { text: string; info: Deno.FileInfo } {
+  // Another wrapper may replace the entry (rename) between lstat and open:
+  // look again a few times before calling the entry untrustworthy.
+  for (let attempt = 1;; attempt++) {
+    const seen = Deno.lstatSync(path);
+    const why = distrust(seen, "file");
+    if (why !== undefined) throw new Error(`is ${why}`);
+    using file = Deno.openSync(path, { read: true });
+    const opened = file.statSync();
+    if (opened.ino === seen.ino && opened.dev === seen.dev) {
+      const bytes = new Uint8Array(opened.size);
+      let read = 0;
+      while (read < bytes.length) {
+        const n = file.readSync(bytes.subarray(read));
+        if (n === null) break;
+        read += n;
+      }
+      return { text: new TextDecoder().decode(bytes.subarray(0, read)), info: opened };
+    }
+    if (attempt === 3) throw new Error("kept being replaced while it was read");
+  }
+}

@@ -9,11 +9,13 @@
  * @module
  */
 
-import { DEFAULT_CONFIG, loadConfig } from "../config/config.ts";
+import { type Config, DEFAULT_CONFIG, loadConfig } from "../config/config.ts";
 import { configPath } from "../config/config_file.ts";
 import type { PodRef } from "../core/container_identity.ts";
 import { describe } from "../core/errors.ts";
 import { fileLog } from "../log/decision_log.ts";
+import { containerCache } from "../pod_source/container_cache.ts";
+import { containerdSocketPresent, containerdSource } from "../pod_source/containerd_source.ts";
 import { kubeletSource } from "../pod_source/kubelet_source.ts";
 import { type PodCache, podCache } from "../pod_source/pod_cache.ts";
 import { chainSources, type PodSource } from "../pod_source/pod_source.ts";
@@ -54,18 +56,11 @@ export async function enforceInvocation(argv: readonly string[]): Promise<number
   const log = fileLog(config.logging);
   const warn = (msg: string, fields: Record<string, unknown> = {}) =>
     aside.add(log.write({ level: "warn", msg, ...fields }));
-  const cache = config.podCache
-    ? podCache(`${config.stateDir}/pods`, (reason) => warn("pod cache not used", { reason }))
-    : undefined;
-  const kubelet = kubeletSource(config, {
-    onList: cache &&
-      ((pods, fetchedAt, ref) =>
-        aside.whileRuntimeRuns(() => cache.store(pods, { fetchedAt, rewrite: ref.uid }))),
-  });
+  const { pods, prefetch } = _podSources(config, aside, warn);
   try {
     return await enforce(request, config, {
       specs: specFiles,
-      pods: cache ? chainSources([cache.source, kubelet]) : kubelet,
+      pods,
       runtime: lowLevelRuntime(config.runtime, {
         started: () => {
           aside.runtimeStarted();
@@ -78,11 +73,50 @@ export async function enforceInvocation(argv: readonly string[]): Promise<number
         },
       }),
       log,
-      prefetch: cache && ((pod) => _prefetch(pod, cache, kubelet, warn)),
+      prefetch,
     }, started);
   } finally {
     await aside.settled();
   }
+}
+
+/**
+ * Where a container's groups are looked up, first asked first. On a
+ * containerd node whose socket is there: the container cache, containerd's
+ * CRI (whose answers fill it), then the kubelet for a container the CRI
+ * does not know. Otherwise (CRI-O, or no containerd socket): the Pod
+ * cache, then the kubelet, whose lists fill it, with a sandbox's create
+ * fetching its Pod ahead of its containers.
+ */
+function _podSources(
+  config: Config,
+  aside: Aside,
+  warn: (msg: string, fields?: Record<string, unknown>) => void,
+): { pods: PodSource; prefetch?: ((pod: PodRef) => Promise<void>) | undefined } {
+  const notUsed = (what: string) => (reason: string) => warn(`${what} not used`, { reason });
+  if (config.cri === "containerd" && containerdSocketPresent(config)) {
+    const cache = config.podCache
+      ? containerCache(`${config.stateDir}/containers`, notUsed("container cache"))
+      : undefined;
+    const cri = containerdSource(config, {
+      onAnswer: cache &&
+        ((id, facts) => aside.whileRuntimeRuns(() => cache.store(id, facts, Date.now()))),
+    });
+    const kubelet = kubeletSource(config);
+    return { pods: chainSources(cache ? [cache.source, cri, kubelet] : [cri, kubelet]) };
+  }
+  const cache = config.podCache
+    ? podCache(`${config.stateDir}/pods`, notUsed("pod cache"))
+    : undefined;
+  const kubelet = kubeletSource(config, {
+    onList: cache &&
+      ((pods, fetchedAt, ref) =>
+        aside.whileRuntimeRuns(() => cache.store(pods, { fetchedAt, rewrite: ref.uid }))),
+  });
+  return {
+    pods: cache ? chainSources([cache.source, kubelet]) : kubelet,
+    prefetch: cache && ((pod) => _prefetch(pod, cache, kubelet, warn)),
+  };
 }
 
 /** Fetches a Pod's facts into the cache unless they are there, within {@linkcode SANDBOX_PREFETCH_MS}. */
@@ -90,7 +124,7 @@ async function _prefetch(
   pod: PodRef,
   cache: PodCache,
   kubelet: PodSource,
-  warn: (msg: string, fields: Record<string, unknown>) => void,
+  warn: (msg: string, fields?: Record<string, unknown>) => void,
 ): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const fetch = (async () => {

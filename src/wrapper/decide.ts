@@ -203,7 +203,7 @@ async function _judge(
   what: { pod: PodRef; identity: AppliedIdentity; document: SpecDocument },
 ): Promise<Decision> {
   const { pod, identity } = what;
-  const answer = await requirePod(seams.pods, pod);
+  const answer = await requirePod(seams.pods, { ...pod, containerId: subject.container });
   const judgement = judge({
     mode: settings.mode,
     policy: settings.policy,

@@ -21,7 +21,12 @@ export interface Containerd {
 export const PAUSE_IMAGE = "localhost/ssgcr-e2e:test";
 
 /** containerd's config, in the version-2 format of containerd 1.x. */
-export function containerdConfig(dir: string, wrapper: string, crunWrapper?: string): string {
+export function containerdConfig(
+  dir: string,
+  wrapper: string,
+  crunWrapper?: string,
+  socket = `${dir}/containerd.sock`,
+): string {
   const cri = 'plugins."io.containerd.grpc.v1.cri"';
   return `version = 2
 root = "${dir}/root"
@@ -29,7 +34,7 @@ state = "${dir}/state"
 disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.tracing.processor.v1.otlp"]
 
 [grpc]
-  address = "${dir}/containerd.sock"
+  address = "${socket}"
 [ttrpc]
   address = "${dir}/containerd.sock.ttrpc"
 [plugins."io.containerd.internal.v1.opt"]
@@ -72,17 +77,24 @@ ${
  * Starts containerd and waits for its socket.
  *
  * @param dir The private directory.
- * @param options The wrapper binary and the environment containerd passes on
- *   to its shims and so to the wrapper (`STRICT_SUPPLEMENTALGROUPS_CONFIG`).
+ * @param options The wrapper binary, the environment containerd passes on
+ *   to its shims and so to the wrapper (`STRICT_SUPPLEMENTALGROUPS_CONFIG`),
+ *   and its gRPC socket (default `<dir>/containerd.sock`).
  * @returns The running instance.
  */
 export async function startContainerd(
   dir: string,
-  options: { wrapper: string; crunWrapper?: string | undefined; env: Record<string, string> },
+  options: {
+    wrapper: string;
+    crunWrapper?: string | undefined;
+    env: Record<string, string>;
+    socket?: string | undefined;
+  },
 ): Promise<Containerd> {
+  const socket = options.socket ?? `${dir}/containerd.sock`;
   await Deno.writeTextFile(
     `${dir}/containerd.toml`,
-    containerdConfig(dir, options.wrapper, options.crunWrapper),
+    containerdConfig(dir, options.wrapper, options.crunWrapper, socket),
   );
   // containerd writes its log to a file: a pipe nobody drains would block it.
   // `exec` keeps the pid containerd's own.
@@ -99,7 +111,6 @@ export async function startContainerd(
     stdout: "null",
     stderr: "null",
   }).spawn();
-  const socket = `${dir}/containerd.sock`;
   const deadline = Date.now() + 20_000;
   while (!await Deno.stat(socket).then(() => true, () => false)) {
     if (Date.now() > deadline) {
@@ -129,16 +140,16 @@ export async function startContainerd(
       }, 10_000);
       await child.status;
       clearTimeout(timer);
-      await sweep(dir);
+      await sweep(dir, socket);
     },
   };
 }
 
 /** Kills this instance's shims, deletes its runc containers, unmounts everything below `dir`. */
-export async function sweep(dir: string): Promise<void> {
+export async function sweep(dir: string, socket = `${dir}/containerd.sock`): Promise<void> {
   const sh = (script: string) =>
     new Deno.Command("bash", { args: ["-c", script], stdout: "null", stderr: "null" }).output();
-  await sh(`pkill -KILL -f -- "-address ${dir}/containerd[.]sock" || true`);
+  await sh(`pkill -KILL -f -- "-address ${socket.replace(/\.sock$/, "[.]sock")}( |$)" || true`);
   await sh(
     `for id in $(runc --root "${dir}/runc/k8s.io" list -q 2>/dev/null); do ` +
       `runc --root "${dir}/runc/k8s.io" delete --force "$id"; done`,

@@ -15,20 +15,29 @@ type Stub =
   & grpc.Client
   & Record<string, (req: unknown, opts: grpc.CallOptions, cb: Callback) => void>;
 
+/**
+ * The `runtime.v1` package of the proto beside this file, as grpc-js loads it
+ * (field names as in the proto, enums as their names).
+ */
+// deno-lint-ignore no-explicit-any
+export function criProto(): any {
+  const definition = protoLoader.loadSync(PROTO, {
+    keepCase: true,
+    longs: Number,
+    enums: String,
+    defaults: true,
+  });
+  // deno-lint-ignore no-explicit-any
+  return (grpc.loadPackageDefinition(definition) as any).runtime.v1;
+}
+
 /** A CRI runtime and image client bound to one socket. */
 export class CriClient {
   readonly #runtime: Stub;
   readonly #image: Stub;
 
   constructor(socket: string) {
-    const definition = protoLoader.loadSync(PROTO, {
-      keepCase: true,
-      longs: Number,
-      enums: String,
-      defaults: true,
-    });
-    // deno-lint-ignore no-explicit-any
-    const v1 = (grpc.loadPackageDefinition(definition) as any).runtime.v1;
+    const v1 = criProto();
     const credentials = grpc.credentials.createInsecure();
     this.#runtime = new v1.RuntimeService(`unix://${socket}`, credentials);
     this.#image = new v1.ImageService(`unix://${socket}`, credentials);

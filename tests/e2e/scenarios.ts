@@ -3,18 +3,21 @@
  * containerd CRI, through a baseline handler and the wrapper's handler, the
  * way a kubelet would: RunPodSandbox, CreateContainer, StartContainer, the
  * container's log, ExecSync. The kubelet stand-in serves each Pod with the
- * namespace, name and uid given to RunPodSandbox.
+ * namespace, name and uid given to RunPodSandbox; with `criSource`, it is
+ * stopped and the wrapper asks containerd's CRI instead.
  *
  * @module
  */
 
+import { deepEqual, equal, match } from "assert";
 import { frontEndScript } from "../../src/admin/front_end.ts";
+import { DEFAULT_CONFIG } from "../../src/config/config.ts";
 import { DEFAULT_CONFIG_PATH, RUNTIME_RECORD } from "../../src/config/config_file.ts";
 import { makePki } from "../support/pki.ts";
 import { type KubeletStandIn, startKubelet } from "../support/kubelet_standin.ts";
-import { WRAPPER, writeConfig } from "../support/wrapper.ts";
+import { have, WRAPPER, writeConfig } from "../support/wrapper.ts";
 import type { Pki } from "../support/pki.ts";
-import { type Containerd, startContainerd } from "./containerd.ts";
+import { type Containerd, mountsBelow, startContainerd } from "./containerd.ts";
 import { CriClient } from "./cri_client.ts";
 import { buildAndImportImage } from "./image.ts";
 import { HANDLERS, type Outcome, type Row, type SecurityFields, TABLE } from "./table.ts";
@@ -32,6 +35,8 @@ export class E2e {
     readonly image: string,
     /** Whether the crun handler is configured (crun runs here). */
     readonly withCrun: boolean,
+    /** Whether the wrapper asks containerd's CRI (the kubelet stand-in is stopped). */
+    readonly criSource: boolean,
   ) {}
 
   /** The handlers this world runs: the table's, and crun's when crun runs here. */
@@ -44,9 +49,14 @@ export class E2e {
    *
    * @param options `stateOnTmpfs`: the wrapper's state directory on a tmpfs,
    *   as `/run` is on a node (the bench's choice; stop() unmounts it);
-   *   `crun`: also a handler whose wrapper hands off to crun.
+   *   `crun`: also a handler whose wrapper hands off to crun;
+   *   `criSource`: containerd listens on the node's default socket (the
+   *   one the wrapper's permission set allows), the wrapper is configured
+   *   with it, and the kubelet stand-in is stopped before any Pod starts.
    */
-  static async start(options: { stateOnTmpfs?: boolean; crun?: boolean } = {}): Promise<E2e> {
+  static async start(
+    options: { stateOnTmpfs?: boolean; crun?: boolean; criSource?: boolean } = {},
+  ): Promise<E2e> {
     const dir = await Deno.makeTempDir({ prefix: "ssgcr-e2e-" });
     if (options.stateOnTmpfs) {
       await Deno.mkdir(`${dir}/state`, { mode: 0o700 });
@@ -58,12 +68,15 @@ export class E2e {
     await Deno.mkdir(`${dir}/pki`);
     await Deno.mkdir(`${dir}/image`);
     const pki = await makePki(`${dir}/pki`);
-    const config = await writeConfig(dir, pki);
+    const criSource = options.criSource === true;
+    const config = await writeConfig(dir, pki, criConfig(criSource));
     const kubelet = await startKubelet(pki, []);
+    if (criSource) await kubelet.close();
     const containerd = await startContainerd(dir, {
       wrapper: Deno.env.get("E2E_WRAPPER") ?? await writeFrontEnd(dir),
       crunWrapper: options.crun ? await writeCrunFrontEnd(dir, pki) : undefined,
       env: { STRICT_SUPPLEMENTALGROUPS_CONFIG: config },
+      socket: criSource ? DEFAULT_CONFIG.containerdSocket : undefined,
     }).catch(async (error) => {
       await kubelet.close();
       throw error;
@@ -78,6 +91,7 @@ export class E2e {
         new CriClient(containerd.socket),
         image,
         options.crun === true,
+        criSource,
       );
     } catch (error) {
       await containerd.stop();
@@ -93,11 +107,12 @@ export class E2e {
    * kubelet stand-in answers meanwhile.
    */
   async run(row: Row, index: number, handler: string): Promise<Outcome> {
-    await writeConfig(this.dir, this.pki, row.config ?? [], ['log-level = "debug"']);
+    const config = [...criConfig(this.criSource), ...row.config ?? []];
+    await writeConfig(this.dir, this.pki, config, ['log-level = "debug"']);
     if (this.withCrun) {
       await writeConfig(`${this.dir}/crun-wrapper`, this.pki, [
         'runtime = "crun"',
-        ...row.config ?? [],
+        ...config,
       ], ['log-level = "debug"']);
     }
     const uid = crypto.randomUUID();
@@ -135,10 +150,19 @@ export class E2e {
           sandbox_config: sandboxConfig,
           config: {
             metadata: { name: container, attempt: 0 },
+            // The kubelet's container labels (kuberuntime newContainerLabels).
+            labels: {
+              "io.kubernetes.pod.namespace": namespace,
+              "io.kubernetes.pod.name": name,
+              "io.kubernetes.pod.uid": uid,
+              "io.kubernetes.container.name": container,
+            },
             image: { image: this.image },
             command: ["sh", "-c", "id; exec sleep 3600"],
             log_path: `${container}.log`,
-            linux: { security_context: criSecurityContext(row.pod, containerContext) },
+            linux: {
+              security_context: criSecurityContext(row.pod, containerContext, row.volumeGroups),
+            },
           },
         },
       );
@@ -259,10 +283,16 @@ STRICT_SUPPLEMENTALGROUPS_CONFIG='${config}' exec '${frontEnd}' "$@"
 /**
  * The CRI security context a kubelet sends for a container (or, with an
  * empty container part, for the sandbox): container fields override the
- * Pod's, and supplemental groups are fsGroup followed by supplementalGroups
- * (kubernetes pkg/kubelet/kuberuntime/security_context.go).
+ * Pod's, and supplemental groups are fsGroup, then supplementalGroups, then
+ * the gids of the Pod's PersistentVolumes (kubernetes
+ * pkg/kubelet/kuberuntime/security_context.go,
+ * GetExtraSupplementalGroupsForPod).
  */
-export function criSecurityContext(pod: SecurityFields, container: SecurityFields) {
+export function criSecurityContext(
+  pod: SecurityFields,
+  container: SecurityFields,
+  volumeGroups: readonly number[] = [],
+) {
   const runAsUser = container.runAsUser ?? pod.runAsUser;
   const runAsGroup = container.runAsGroup ?? pod.runAsGroup;
   return {
@@ -272,8 +302,14 @@ export function criSecurityContext(pod: SecurityFields, container: SecurityField
     supplemental_groups: [
       ...(pod.fsGroup === undefined ? [] : [pod.fsGroup]),
       ...(pod.supplementalGroups ?? []),
+      ...volumeGroups,
     ],
   };
+}
+
+/** The wrapper's `containerd-socket`: the node's default with the CRI source, else none at all. */
+function criConfig(criSource: boolean): string[] {
+  return criSource ? [`containerd-socket = "${DEFAULT_CONFIG.containerdSocket}"`] : [];
 }
 
 /** The first stdout line of a CRI container log (`<time> stdout F <text>`). */
@@ -286,4 +322,75 @@ async function firstLogLine(path: string): Promise<string> {
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`no output in ${path}`);
+}
+
+/** Why the containerd e2e cannot run here, or `undefined` when it can. */
+export async function e2eBlocker(): Promise<string | undefined> {
+  if (Deno.uid() !== 0) return "not root";
+  for (
+    const [tool, args] of [
+      ["containerd", ["--version"]],
+      ["ctr", ["--version"]],
+      ["umoci", ["--version"]],
+      ["runc", ["--version"]],
+      ["openssl", ["version"]],
+    ] as const
+  ) {
+    if (!await have(tool, [...args])) return `${tool} is not installed`;
+  }
+  return undefined;
+}
+
+/**
+ * Checks a row's outcome on one handler: the sandbox started, and either
+ * both containers and every exec ran with the expected identity, asking
+ * the kubelet `kubeletRequests` times, or the container was refused with
+ * the expected error.
+ */
+export function assertOutcome(
+  outcome: Outcome,
+  expected: string | { error: string },
+  kubeletRequests: number,
+): void {
+  equal(outcome.sandboxReady, true, "the pod sandbox starts on every handler");
+  if (typeof expected === "string") {
+    const { kubeletRequests: asked, same, ...seen } = outcome as Outcome & { kind: "ran" };
+    deepEqual(seen, { kind: "ran", create: expected, exec: expected, sandboxReady: true });
+    equal(same, true, "the second container and every exec show the same identity");
+    equal(asked, kubeletRequests, "kubelet requests for the Pod");
+  } else {
+    equal(outcome.kind, "refused");
+    match((outcome as { error: string }).error, new RegExp(_escape(expected.error)));
+  }
+}
+
+/** One line for the test log. */
+export function describeOutcome(outcome: Outcome | undefined): string {
+  if (outcome === undefined) return "FAILED before an outcome";
+  if (outcome.kind === "refused") return `refused: ${outcome.error}`;
+  return `create "${outcome.create}" exec "${outcome.exec}" (same in both containers and ` +
+    `6 execs: ${outcome.same}; kubelet requests: ${outcome.kubeletRequests})`;
+}
+
+function _escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+/**
+ * Stops an e2e world and checks it left nothing behind: containerd and its
+ * shims gone, nothing mounted below its directory; then removes it.
+ */
+export async function assertStopsClean(e2e: E2e): Promise<void> {
+  await e2e.stop();
+  const pattern = e2e.containerd.socket.replace(/\.sock$/, "[.]sock");
+  const alive = await new Deno.Command("bash", {
+    args: [
+      "-c",
+      `kill -0 ${e2e.containerd.pid} 2>/dev/null && echo alive; ` +
+      `pgrep -f -- "-address ${pattern}( |$)" || true`,
+    ],
+  }).output();
+  equal(new TextDecoder().decode(alive.stdout).trim(), "");
+  deepEqual(await mountsBelow(e2e.dir), []);
+  await Deno.remove(e2e.dir, { recursive: true });
 }

@@ -18,7 +18,18 @@ export interface Row {
   name: string;
   pod: SecurityFields;
   container?: SecurityFields;
+  /**
+   * Gids the kubelet adds for the Pod's PersistentVolumes
+   * (`pv.beta.kubernetes.io/gid`): in the CRI's supplemental groups, not in
+   * the Pod spec.
+   */
+  volumeGroups?: number[];
   config?: string[];
+  /**
+   * What `id` shows per handler; `strict-supplementalgroups` is the outcome
+   * on containerd's CRI source, `strict-supplementalgroups/kubelet` (when
+   * it differs) the outcome where the kubelet's Pod spec decides.
+   */
   expect: Record<string, string | { error: string }>;
 }
 
@@ -42,3 +53,21 @@ export const TABLE: { rows: Row[] } = JSON.parse(
   await Deno.readTextFile(new URL("./scenarios.json", import.meta.url)),
 );
 export const HANDLERS = ["runc", "strict-supplementalgroups"] as const;
+
+/**
+ * What a row expects of a handler, where the wrapper's groups come from
+ * containerd's CRI or from the kubelet's Pod spec.
+ *
+ * @param row The row.
+ * @param handler The handler (crun's wrapper expects what the wrapper does).
+ * @param source Where the wrapper looks the Pod up.
+ * @returns The expected `id` line, or the refusal.
+ */
+export function expectation(
+  row: Row,
+  handler: string,
+  source: "cri" | "kubelet",
+): string | { error: string } {
+  const key = handler === "runc" ? "runc" : "strict-supplementalgroups";
+  return (source === "kubelet" ? row.expect[`${key}/kubelet`] : undefined) ?? row.expect[key]!;
+}

@@ -17,7 +17,7 @@ import { parse } from "toml";
 import { VERSION } from "../../src/admin/version.ts";
 import { buildImageArchive, ctrImportArgs } from "../e2e/image.ts";
 import { PAUSE_IMAGE } from "../e2e/containerd.ts";
-import { HANDLERS, type Row, TABLE } from "../e2e/table.ts";
+import { expectation, HANDLERS, type Row, TABLE } from "../e2e/table.ts";
 import { REPO } from "../support/wrapper.ts";
 import { missingPrerequisites } from "./prerequisites.ts";
 
@@ -78,6 +78,13 @@ try {
   for (const cri of CRIS) {
     const worker = nodes[cri].find((name) => !name.endsWith("control-plane"))!;
     for (const [index, row] of TABLE.rows.entries()) {
+      if (row.volumeGroups !== undefined) {
+        // It would need a PersistentVolume annotated pv.beta.kubernetes.io/gid.
+        console.error(
+          `*** SKIPPED: ${cri} row ${index + 1} (${row.name}): no PersistentVolume here ***`,
+        );
+        continue;
+      }
       await withNodeConfig(worker, cri, row, async () => {
         for (const handler of HANDLERS) await runRow(cri, worker, index, row, handler);
       });
@@ -189,7 +196,8 @@ async function withNodeConfig(node: string, cri: Cri, row: Row, fn: () => Promis
 
 async function runRow(cri: Cri, node: string, index: number, row: Row, handler: string) {
   const name = `${cri}-row${index + 1}-${handler === "runc" ? "default" : "strict"}`;
-  const expected = row.expect[handler]!;
+  // containerd nodes ask containerd's CRI; CRI-O nodes the kubelet.
+  const expected = expectation(row, handler, cri === "containerd" ? "cri" : "kubelet");
   const label = `${cri} row ${index + 1} (${row.name}) ${handler}`;
   await kubectl(["apply", "-f", "-"], JSON.stringify(podManifest(name, node, row, handler)));
   try {

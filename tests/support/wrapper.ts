@@ -134,7 +134,9 @@ export async function listDir(dir: string): Promise<string[]> {
 /**
  * Writes a wrapper config that points at the test PKI, log file and state
  * directory (`<dir>/state`: the Pod cache and the pass-through record, never
- * the node's own).
+ * the node's own), and at a containerd socket that is not there, so the
+ * kubelet stand-in decides whatever this host runs (a test of containerd's
+ * CRI as the source overrides `containerd-socket`).
  *
  * @param dir Where to write it.
  * @param pki The test PKI.
@@ -154,6 +156,7 @@ export async function writeConfig(
     `kubeconfig = "${pki.kubeconfig}"`,
     `kubelet-ca-file = "${pki.kubeletCrt}"`,
     `state-dir = "${dir}/state"`,
+    `containerd-socket = "${dir}/no-containerd.sock"`,
   ].filter((line) => !overridden.has(line.split("=")[0]!.trim()));
   await Deno.writeTextFile(
     path,
