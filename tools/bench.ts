@@ -1,9 +1,11 @@
 /**
  * `make bench`: the wrapper's cost against bare runc, measured side by side
- * in one run on real runc with the HTTPS kubelet stand-in (docs/
- * performance.md): wall and CPU time (user + sys, the wrapper's children
- * included) per invocation, kubelet requests, peak memory, 50 concurrent
- * creates, and a whole CRI lifecycle through a private containerd. The
+ * in one run on real runc with the HTTPS kubelet stand-in and, for the rows
+ * of containerd's CRI as the source, a gRPC stand-in on containerd's
+ * default socket (docs/performance.md): wall and CPU time (user + sys, the
+ * wrapper's children included) per invocation, kubelet and CRI requests,
+ * peak memory, 50 concurrent creates, and a whole CRI lifecycle through a
+ * private containerd with each source. The
  * wrapper runs as `install` deploys it: the shell front end in front of the
  * built program, its state directory on tmpfs as `/run` is on a node.
  * Prints markdown tables and budget verdicts; writes `.cache/bench.json`.
