@@ -314,3 +314,38 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a containerd socket the permission set does not name fails closed, naming the permission",
+  ignore: blocker !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const w: World = await makeWorld("ssgcr-audit-cri-path-");
+    const bundle = `${w.dir}/bundle`;
+    await makeBundle(bundle, { rootfs: w.rootfs, annotations: containerdAnnotations() });
+    const socket = `${w.dir}/containerd.sock`;
+    const cri = await startCri(socket, () => ({ info: tenantAContainerInfo() }));
+    const config = await writeConfig(w.dir, w.pki, [`containerd-socket = "${socket}"`]);
+    const before = await Deno.readTextFile(`${bundle}/config.json`);
+    try {
+      const id = `ssgcr-cri-path-${Deno.pid}`;
+      const refused = await runWrapper(["--root", w.root, "create", "--bundle", bundle, id], {
+        config,
+      });
+      equal(refused.code, 1);
+      equal(refused.stdout, "");
+      equal(
+        refused.stderr.includes(`containerd ${socket}: Requires net access to "unix:${socket}"`),
+        true,
+        refused.stderr,
+      );
+      equal(cri.requests.length, 0);
+      equal(await Deno.readTextFile(`${bundle}/config.json`), before, "the spec is untouched");
+      equal(await runcStatus(w.root, id), undefined);
+    } finally {
+      cri.close();
+      await Deno.remove(w.dir, { recursive: true });
+    }
+  },
+});

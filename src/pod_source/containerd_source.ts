@@ -32,6 +32,12 @@ import type { PodAnswer, PodSource } from "./pod_source.ts";
 /** The source's name in decision records. */
 export const CONTAINERD_SOURCE = "containerd";
 
+/**
+ * The largest answer read: a container's info (its config and runtime spec)
+ * takes a few tens of KiB; gRPC's own default limit is 4 MiB.
+ */
+const MAX_ANSWER_BYTES = 4 * 2 ** 20;
+
 /** gRPC's NOT_FOUND: containerd's CRI does not know the container. */
 const NOT_FOUND = "5";
 
@@ -217,12 +223,13 @@ async function _containerStatus(
   settings: ContainerdSettings,
   where: string,
 ): Promise<Map<string, string> | undefined> {
-  const client = Deno.createHttpClient({
-    proxy: { transport: "unix", path: socket },
-    http1: false,
-    http2: true,
-  });
+  let client: Deno.HttpClient | undefined;
   try {
+    client = Deno.createHttpClient({
+      proxy: { transport: "unix", path: socket },
+      http1: false,
+      http2: true,
+    });
     const response = await fetch(
       "http://containerd.invalid/runtime.v1.RuntimeService/ContainerStatus",
       {
@@ -233,7 +240,7 @@ async function _containerStatus(
         signal: AbortSignal.timeout(settings.containerdTimeoutSeconds * 1000),
       },
     );
-    const body = new Uint8Array(await response.arrayBuffer());
+    const body = await _body(response, where);
     // An error is a trailers-only answer: grpc-status among the headers, no body.
     const status = response.headers.get("grpc-status");
     if (status === NOT_FOUND) return undefined;
@@ -263,8 +270,31 @@ async function _containerStatus(
       { cause: error },
     );
   } finally {
-    client.close();
+    client?.close();
   }
+}
+
+/** The answer's body, refused past {@linkcode MAX_ANSWER_BYTES}. */
+async function _body(response: Response, where: string): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let length = 0;
+  for await (const chunk of response.body ?? []) {
+    length += chunk.length;
+    if (length > MAX_ANSWER_BYTES) {
+      await response.body?.cancel().catch(() => {});
+      throw new PodSourceError(
+        `${where}: ContainerStatus answer is over ${MAX_ANSWER_BYTES / 2 ** 20} MiB`,
+      );
+    }
+    chunks.push(chunk);
+  }
+  const body = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.length;
+  }
+  return body;
 }
 
 function _object(value: unknown): Record<string, unknown> | undefined {

@@ -252,6 +252,21 @@ for (
   });
 }
 
+test("an answer over 4 MiB (gRPC's own default limit) fails closed", async (dir) => {
+  const server = rawServer(`${dir}/cri.sock`, new Uint8Array(5 * 2 ** 20));
+  try {
+    await rejects(
+      containerdSource(settings(`${dir}/cri.sock`)).lookup({ ...TENANT_A, containerId: ID }),
+      {
+        name: "PodSourceError",
+        message: `containerd ${dir}/cri.sock: ContainerStatus answer is over 4 MiB`,
+      },
+    );
+  } finally {
+    await server.close();
+  }
+});
+
 test("an answer that is not HTTP/2 gRPC at all fails closed", async (dir) => {
   const listener = Deno.listen({ transport: "unix", path: `${dir}/cri.sock` });
   const serving = (async () => {
