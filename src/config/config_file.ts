@@ -13,7 +13,8 @@ export const DEFAULT_CONFIG_PATH = "/etc/strict-supplementalgroups-container-run
 
 /**
  * The default node-local state directory: on tmpfs (`/run`), root-only. It
- * holds the Pod cache (`pods/`) and the pass-through record (`runtime`).
+ * holds the Pod cache (`pods/`), the container cache (`containers/`) and the
+ * pass-through record (`runtime`).
  */
 export const DEFAULT_STATE_DIR = "/run/strict-supplementalgroups";
 

@@ -10,7 +10,7 @@
 import type { PodRef } from "./container_identity.ts";
 import type { Mode } from "./decision.ts";
 import type { AppliedIdentity } from "./identity.ts";
-import type { Judgement } from "./judgement.ts";
+import type { GidChange, Judgement } from "./judgement.ts";
 import type { PodFacts } from "./pod_facts.ts";
 import type { Violation } from "./policy.ts";
 
@@ -71,11 +71,7 @@ export interface JudgedRecord extends Subject {
   /** Where that identity comes from (`spec`, `process file`, `create-time spec`, `runtime default`). */
   readonly identityFrom: string;
   /** The supplementary gids: as the runtime would apply them, what enforce keeps, what it drops. */
-  readonly gids: {
-    readonly before: readonly number[];
-    readonly after: readonly number[];
-    readonly dropped: readonly number[];
-  };
+  readonly gids: GidChange;
   /** The gids the Pod entitles the process to. */
   readonly entitled: readonly number[];
   /** The policy scope that applied and the identity's violations of it. */

@@ -55,16 +55,22 @@ export type Outcome =
     readonly reasons: readonly string[];
   };
 
+/** A supplementary gid list as the runtime would apply it, what enforce keeps of it, what it drops. */
+export interface GidChange {
+  /** As the runtime would apply it. */
+  readonly before: readonly number[];
+  /** What enforce keeps. */
+  readonly after: readonly number[];
+  /** What enforce drops. */
+  readonly dropped: readonly number[];
+}
+
 /** The judgement: the outcome and what it was derived from. */
 export interface Judgement {
   /** What happens. */
   readonly outcome: Outcome;
-  /** The list as the runtime would apply it, what enforce keeps of it, and what it drops. */
-  readonly gids: {
-    readonly before: readonly number[];
-    readonly after: readonly number[];
-    readonly dropped: readonly number[];
-  };
+  /** The supplementary gids, before and after. */
+  readonly gids: GidChange;
   /** The gids the process may hold, in the order they were collected. */
   readonly entitled: ReadonlySet<number>;
   /** Which policy scope applied: `defaults` or `namespaces[i]`. */

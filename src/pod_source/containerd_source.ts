@@ -276,7 +276,7 @@ async function _containerStatus(
 
 /** The answer's body, refused past {@linkcode MAX_ANSWER_BYTES}. */
 async function _body(response: Response, where: string): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
+  const chunks: Uint8Array<ArrayBuffer>[] = [];
   let length = 0;
   for await (const chunk of response.body ?? []) {
     length += chunk.length;
@@ -288,13 +288,7 @@ async function _body(response: Response, where: string): Promise<Uint8Array> {
     }
     chunks.push(chunk);
   }
-  const body = new Uint8Array(length);
-  let at = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, at);
-    at += chunk.length;
-  }
-  return body;
+  return new Uint8Array(await new Blob(chunks).arrayBuffer());
 }
 
 function _object(value: unknown): Record<string, unknown> | undefined {

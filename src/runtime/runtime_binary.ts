@@ -64,34 +64,6 @@ export async function passThroughSettings(
   return { runtime: _runtime(table.runtime, path), stateDir };
 }
 
-/**
- * The `runtime` value of a configuration text, validated.
- *
- * @param text The configuration text (`undefined` for defaults).
- * @param path The file, for messages.
- * @returns The runtime binary.
- * @throws {ConfigError} When the text is not TOML or the value is invalid.
- *
- * @example
- * ```ts
- * import { equal, rejects } from "assert";
- * import { runtimeFromText } from "./runtime_binary.ts";
- *
- * equal(await runtimeFromText(undefined, "c.toml"), "runc");
- * equal(await runtimeFromText('mode = "audit"\n', "c.toml"), "runc");
- * equal(await runtimeFromText('runtime = "/usr/bin/crun"\n', "c.toml"), "/usr/bin/crun");
- * await rejects(
- *   runtimeFromText('runtime = "bin/runc"\n', "c.toml"),
- *   { message: 'c.toml: runtime = "bin/runc": must be a command name or an absolute path' },
- * );
- * ```
- */
-export async function runtimeFromText(text: string | undefined, path: string): Promise<string> {
-  if (text === undefined || !/^\s*["']?runtime["']?\s*=/m.test(text)) return DEFAULT_RUNTIME;
-  const { parseToml } = await import("../config/toml.ts");
-  return _runtime(parseToml(text, path).runtime, path);
-}
-
 function _runtime(value: unknown, path: string): string {
   if (value === undefined) return DEFAULT_RUNTIME;
   try {

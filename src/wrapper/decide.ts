@@ -131,16 +131,16 @@ export async function decide(
 
   const bundle = request.bundle ?? await seams.bundleOf(request.root, request.id);
   const bundleDoc = await _read(seams, `${bundle}/config.json`, "config");
-  const classified = _classify(bundleDoc, {
+  const subject = {
     container: request.id,
     command: "exec",
     spec: request.processFile ?? bundleDoc.path,
-  }, settings);
+  };
+  const classified = _classify(bundleDoc, subject, settings);
   if (classified.decision) return classified.decision;
   const processDoc = request.processFile === undefined
     ? undefined
     : await _read(seams, request.processFile, "process");
-  const subject = { container: request.id, command: "exec", spec: (processDoc ?? bundleDoc).path };
   const pod = classified.pod;
   const fileUser = processDoc && readUser(processDoc, { optional: true });
   // A process file's user is applied as it is by every runtime; only the
