@@ -69,6 +69,8 @@ Deno.test({
       [...new Set(judged.filter((r) => r.command === command).map((r) => r.source))].sort();
     deepEqual(by("create"), ["containerd"]);
     deepEqual(by("exec"), ["cache"]);
+    // containerd wrote the image's name into each container's spec, and every record names it.
+    deepEqual([...new Set(judged.map((r) => r.image))], [e2e.image]);
     const stored = await Array.fromAsync(Deno.readDir(`${e2e.dir}/state/containers`));
     equal(stored.length > 0, true, "the container cache holds the CRI's answers");
     equal(e2e.kubelet.clients.length, 0, "no request reached the kubelet stand-in");

@@ -111,6 +111,7 @@ export function formatDecision(record: DecisionRecord): string {
     ["spec", record.spec],
     ["pod", `${pod.namespace}/${pod.name}${pod.uid ? ` (uid ${pod.uid})` : ""}`],
     ["container", record.containerName ?? "-"],
+    ["image", record.image ?? "-"],
     ["mode", record.mode],
     ["identity", `uid ${record.uid} gid ${record.gid} (from the ${record.identityFrom})`],
     ["gids before", list(record.gids.before)],

@@ -266,6 +266,7 @@ export function parseConfig(text: string | undefined, path: string): Config {
       uid: reader.annotation(top, "pod-uid-annotation", criKeys.uid),
       container: reader.annotation(top, "container-name-annotation", criKeys.container),
       type: reader.annotation(top, "container-type-annotation", criKeys.type),
+      image: criKeys.image,
     },
     allowRestore: reader.boolean(top, "", "allow-restore", d.allowRestore),
     allowNonKubernetes: reader.boolean(top, "", "allow-non-kubernetes", d.allowNonKubernetes),

@@ -27,6 +27,8 @@ export interface AnnotationKeys {
   readonly container: string;
   /** `container` or `sandbox`. */
   readonly type: string;
+  /** The container's image, as the Pod names it (for records; it decides nothing). */
+  readonly image: string;
 }
 
 /**
@@ -42,6 +44,7 @@ export const CRI_ANNOTATIONS: Readonly<Record<Cri, AnnotationKeys>> = Object.fre
     uid: "io.kubernetes.cri.sandbox-uid",
     container: "io.kubernetes.cri.container-name",
     type: "io.kubernetes.cri.container-type",
+    image: "io.kubernetes.cri.image-name",
   }),
   "cri-o": Object.freeze({
     namespace: "io.kubernetes.pod.namespace",
@@ -49,6 +52,7 @@ export const CRI_ANNOTATIONS: Readonly<Record<Cri, AnnotationKeys>> = Object.fre
     uid: "io.kubernetes.pod.uid",
     container: "io.kubernetes.container.name",
     type: "io.kubernetes.cri-o.ContainerType",
+    image: "io.kubernetes.cri-o.ImageName",
   }),
 });
 
@@ -62,6 +66,8 @@ export interface PodRef {
   readonly uid?: string | undefined;
   /** The container's name, when the CRI recorded one. */
   readonly container?: string | undefined;
+  /** The container's image, when the CRI recorded one (records only). */
+  readonly image?: string | undefined;
   /**
    * The container's id, from the runtime's command line: set on lookups, so
    * that a source that knows containers by id (containerd's CRI) can answer.
@@ -96,7 +102,7 @@ export type ContainerIdentity =
  * ]), CRI_ANNOTATIONS.containerd);
  * deepEqual(id, {
  *   kind: "container",
- *   pod: { namespace: "default", name: "web", uid: undefined, container: "app" },
+ *   pod: { namespace: "default", name: "web", uid: undefined, container: "app", image: undefined },
  * });
  * ```
  *
@@ -130,6 +136,7 @@ export function containerIdentity(
       name,
       uid: annotations.get(keys.uid) || undefined,
       container: annotations.get(keys.container) || undefined,
+      image: annotations.get(keys.image) || undefined,
     }
     : undefined;
   if (type === "sandbox") return { kind: "sandbox", pod };

@@ -14,10 +14,20 @@ Deno.test("containerIdentity() reads containerd's container annotations", () => 
         ["io.kubernetes.cri.sandbox-name", "pod"],
         ["io.kubernetes.cri.sandbox-uid", "u1"],
         ["io.kubernetes.cri.container-name", "c"],
+        ["io.kubernetes.cri.image-name", "registry.example/app:1"],
       ]),
       containerd,
     ),
-    { kind: "container", pod: { namespace: "ns", name: "pod", uid: "u1", container: "c" } },
+    {
+      kind: "container",
+      pod: {
+        namespace: "ns",
+        name: "pod",
+        uid: "u1",
+        container: "c",
+        image: "registry.example/app:1",
+      },
+    },
   );
 });
 
@@ -52,10 +62,18 @@ Deno.test("containerIdentity() under CRI-O ignores a pod author's containerd key
     ["io.kubernetes.pod.name", "app"],
     ["io.kubernetes.pod.uid", "u2"],
     ["io.kubernetes.container.name", "main"],
+    ["io.kubernetes.cri.image-name", "what-the-author-says:1"],
+    ["io.kubernetes.cri-o.ImageName", "registry.example/app:1"],
   ]);
   deepEqual(containerIdentity(annotations, crio), {
     kind: "container",
-    pod: { namespace: "tenant-a", name: "app", uid: "u2", container: "main" },
+    pod: {
+      namespace: "tenant-a",
+      name: "app",
+      uid: "u2",
+      container: "main",
+      image: "registry.example/app:1",
+    },
   });
 });
 

@@ -8,9 +8,10 @@
  */
 
 import type { PodRef } from "./container_identity.ts";
+import { PodSourceError, SpecError, UsageError } from "./errors.ts";
 import type { Mode } from "./decision.ts";
 import type { AppliedIdentity } from "./identity.ts";
-import type { GidChange, Judgement } from "./judgement.ts";
+import type { GidChange, Judgement, RefusalCause } from "./judgement.ts";
 import type { PodFacts } from "./pod_facts.ts";
 import type { Violation } from "./policy.ts";
 
@@ -30,6 +31,8 @@ export interface Lookup {
   readonly source: string;
   /** Milliseconds, as the caller saw them. */
   readonly ms: number;
+  /** The sources asked before it, which did not hold the Pod (a cache's miss). */
+  readonly missed?: readonly string[] | undefined;
 }
 
 /** Where the time of one invocation went (the wrapper's records only). */
@@ -50,7 +53,37 @@ export interface UnjudgedRecord extends Subject {
   readonly reason: string;
   /** The refusal message, with `verdict: "refuse"`. */
   readonly refusal?: string;
+  /** `non-kubernetes`, with `verdict: "refuse"`. */
+  readonly cause?: "non-kubernetes";
   /** Milliseconds from the start of the request, in the wrapper's records. */
+  readonly elapsedMs?: number;
+}
+
+/**
+ * A request refused before it could be judged: its Pod could not be looked
+ * up, its spec could not be read, its command line not understood, or it
+ * restores a checkpoint. Only the wrapper writes these.
+ */
+export interface FailedRecord {
+  /** The container id. */
+  readonly container: string;
+  /** `create`, `run`, `exec` or `restore`. */
+  readonly command: string;
+  /** Always `refuse`. */
+  readonly verdict: "refuse";
+  /** The configured mode. */
+  readonly mode: Mode;
+  /** What stopped it. */
+  readonly cause: RefusalCause;
+  /** The refusal message, as the caller reports it. */
+  readonly refusal: string;
+  /** The container's Pod and image, when they were known by then. */
+  readonly pod?: { readonly namespace: string; readonly name: string; readonly uid?: string };
+  /** The container's name in the Pod, when known. */
+  readonly containerName?: string;
+  /** The container's image, when known. */
+  readonly image?: string;
+  /** Milliseconds from the start of the request. */
   readonly elapsedMs?: number;
 }
 
@@ -64,6 +97,8 @@ export interface JudgedRecord extends Subject {
   readonly pod: { readonly namespace: string; readonly name: string; readonly uid?: string };
   /** The container's name in the Pod, when the CRI gave one. */
   readonly containerName?: string;
+  /** The container's image, when the CRI gave one. */
+  readonly image?: string;
   /** The uid the process runs with. */
   readonly uid: number;
   /** The primary gid it runs with. */
@@ -78,19 +113,23 @@ export interface JudgedRecord extends Subject {
   readonly policy: { readonly rules: string; readonly violations: readonly Violation[] };
   /** The refusal message (reasons joined), with `verdict: "refuse"`. */
   readonly refusal?: string;
+  /** The first reason's kind, with `verdict: "refuse"`. */
+  readonly cause?: RefusalCause;
   /** The Pod's `supplementalGroupsPolicy`. */
   readonly supplementalGroupsPolicy: string;
   /** Which Pod source answered. */
   readonly source: string;
   /** How long it took. */
   readonly lookupMs: number;
+  /** The sources asked first that did not hold the Pod (`cache` on a cache miss). */
+  readonly missed?: readonly string[];
   /** Module loading and configuration, in the wrapper's records. */
   readonly startupMs?: number;
   /** From the start of the request to the record, in the wrapper's records. */
   readonly elapsedMs?: number;
 }
 
-/** Any decision record. */
+/** Any record of a decision the request flow made. */
 export type DecisionRecord = UnjudgedRecord | JudgedRecord;
 
 /** What a judged record is rendered from. */
@@ -157,19 +196,75 @@ export function judgedRecord(parts: JudgedParts, timings?: Timings): JudgedRecor
     mode: parts.mode,
     pod: { namespace: pod.namespace, name: pod.name, ...(pod.uid ? { uid: pod.uid } : {}) },
     ...(pod.container === undefined ? {} : { containerName: pod.container }),
+    ...(pod.image === undefined ? {} : { image: pod.image }),
     uid: parts.identity.user.uid,
     gid: parts.identity.user.gid,
     identityFrom: parts.identity.from,
     gids: judgement.gids,
     entitled: [...judgement.entitled],
     policy: { rules: judgement.rulesSource, violations: judgement.violations },
-    ...(outcome.kind === "refuse" ? { refusal: outcome.reasons.join("; ") } : {}),
+    ...(outcome.kind === "refuse"
+      ? { refusal: outcome.reasons.join("; "), cause: outcome.cause }
+      : {}),
     supplementalGroupsPolicy: parts.facts.supplementalGroupsPolicy,
     source: parts.lookup.source,
     lookupMs: milliseconds(parts.lookup.ms),
+    ...(parts.lookup.missed?.length ? { missed: [...parts.lookup.missed] } : {}),
     ...(timings === undefined ? {} : {
       startupMs: milliseconds(timings.startupMs),
       elapsedMs: milliseconds(timings.elapsedMs),
+    }),
+  };
+}
+
+/**
+ * Renders the record of a request refused before it could be judged.
+ *
+ * @param subject The container and command.
+ * @param mode The configured mode.
+ * @param error What stopped it.
+ * @param pod The container's Pod, when it was known by then.
+ * @returns The record.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "assert";
+ * import { failedRecord } from "./decision_record.ts";
+ * import { PodSourceError } from "./errors.ts";
+ *
+ * const record = failedRecord(
+ *   { container: "c1", command: "create" },
+ *   "enforce",
+ *   new PodSourceError("pod tenant-a/app not found on this node's kubelet"),
+ *   { namespace: "tenant-a", name: "app", container: "main", image: "registry.example/app:1" },
+ * );
+ * equal(record.cause, "pod-lookup");
+ * equal(record.image, "registry.example/app:1");
+ * ```
+ */
+export function failedRecord(
+  subject: { readonly container: string; readonly command: string },
+  mode: Mode,
+  error: unknown,
+  pod?: PodRef,
+): FailedRecord {
+  return {
+    container: subject.container,
+    command: subject.command,
+    verdict: "refuse",
+    mode,
+    cause: error instanceof PodSourceError
+      ? "pod-lookup"
+      : error instanceof SpecError
+      ? "spec"
+      : error instanceof UsageError
+      ? "usage"
+      : "internal",
+    refusal: error instanceof Error ? error.message : String(error),
+    ...(pod === undefined ? {} : {
+      pod: { namespace: pod.namespace, name: pod.name, ...(pod.uid ? { uid: pod.uid } : {}) },
+      ...(pod.container === undefined ? {} : { containerName: pod.container }),
+      ...(pod.image === undefined ? {} : { image: pod.image }),
     }),
   };
 }
@@ -192,9 +287,11 @@ export function judgedRecord(parts: JudgedParts, timings?: Timings): JudgedRecor
  * }), "debug");
  * ```
  */
-export function recordLevel(record: DecisionRecord): "debug" | "info" | "warn" | "error" {
+export function recordLevel(
+  record: DecisionRecord | FailedRecord,
+): "debug" | "info" | "warn" | "error" {
   if (record.verdict === "refuse") return "error";
-  if ("reason" in record) return record.reason === POD_SANDBOX ? "debug" : "info";
+  if (!("gids" in record)) return record.reason === POD_SANDBOX ? "debug" : "info";
   return record.verdict === "audit" || record.policy.violations.length > 0 ? "warn" : "info";
 }
 

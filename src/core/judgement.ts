@@ -53,7 +53,34 @@ export type Outcome =
     readonly kind: "refuse";
     /** Why, each fit for `kubectl describe`. */
     readonly reasons: readonly string[];
+    /** The first reason's kind, for counting refusals. */
+    readonly cause: RefusalCause;
   };
+
+/**
+ * Why a container was refused, in a few words that can be counted (a
+ * metric's label, a report's heading):
+ *
+ * - `undeclared-gids`: mode deny, and the image grants gids the Pod does not declare;
+ * - `created-unchecked`: an exec of a container created with undeclared gids;
+ * - `policy`: the identity breaks the node policy;
+ * - `non-kubernetes`: no Kubernetes annotations, and `allow-non-kubernetes` is false;
+ * - `restore`: a checkpoint restore, and `allow-restore` is false;
+ * - `pod-lookup`: no source could tell the Pod's groups;
+ * - `spec`: a spec or process file that cannot be judged or rewritten safely;
+ * - `usage`: a command line that cannot be understood well enough;
+ * - `internal`: anything else.
+ */
+export type RefusalCause =
+  | "undeclared-gids"
+  | "created-unchecked"
+  | "policy"
+  | "non-kubernetes"
+  | "restore"
+  | "pod-lookup"
+  | "spec"
+  | "usage"
+  | "internal";
 
 /** A supplementary gid list as the runtime would apply it, what enforce keeps of it, what it drops. */
 export interface GidChange {
@@ -138,12 +165,15 @@ export function judge(input: JudgeInput): Judgement {
   }, input.namespace);
 
   const reasons: string[] = [];
+  let cause: RefusalCause = "policy";
   if (fixedDropped.length > 0) {
+    cause = "created-unchecked";
     reasons.push(
       `the container was created with undeclared gids ${fixedDropped.join(",")} ` +
         `(not through this wrapper?): recreate it`,
     );
   } else if (decision.verdict === "deny") {
+    cause = "undeclared-gids";
     reasons.push(
       `gids ${decision.dropped.join(",")} are not declared by pod ${input.podName} (mode deny): ` +
         `declare them in securityContext.supplementalGroups or remove them from the image's ` +
@@ -155,7 +185,7 @@ export function judge(input: JudgeInput): Judgement {
   const base = { entitled, rulesSource: source, violations };
   const gids = { before: decision.before, after: decision.after, dropped: decision.dropped };
   if (mode !== "audit" && reasons.length > 0) {
-    return { ...base, gids, outcome: { kind: "refuse", reasons } };
+    return { ...base, gids, outcome: { kind: "refuse", reasons, cause } };
   }
   if (decision.verdict === "audit") {
     return { ...base, gids, outcome: { kind: "audit", wouldDrop: decision.dropped } };

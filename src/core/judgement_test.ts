@@ -58,6 +58,7 @@ Deno.test("judge() refuses an image-derived gid 0 when the pod sets no runAsGrou
     refusal(a.outcome),
     "run-as-group: 0 is not in the allowed ranges [1000-65534] (namespace user-alice)",
   );
+  equal(a.outcome.kind === "refuse" && a.outcome.cause, "policy");
 });
 
 Deno.test("judge() in audit mode refuses nothing but reports both verdicts", () => {
@@ -81,6 +82,7 @@ Deno.test("judge() in deny mode names the gids and the policy violations togethe
       "run-as-user: 10 is not in the allowed ranges [1000-65534] (namespace user-alice); " +
       "supplemental-groups: 50000 is not in the allowed ranges [60000] (namespace user-alice)",
   );
+  equal(a.outcome.kind === "refuse" && a.outcome.cause, "undeclared-gids");
 });
 
 Deno.test("judge() lets a namespace's extra-gids keep a PV gid the spec does not show", () => {
@@ -107,6 +109,7 @@ Deno.test("judge() refuses an exec whose unchangeable create-time gids are not t
       "recreate it",
       "supplemental-groups: 50000 is not in the allowed ranges [60000] (namespace user-alice)",
     ],
+    cause: "created-unchecked",
   });
   const identity = inherited([1000, 50000], 2, "none");
   deepEqual(judge(input({ mode: "audit", identity })).outcome, {

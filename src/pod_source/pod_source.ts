@@ -18,6 +18,8 @@ export interface PodAnswer {
   readonly facts: PodFacts;
   /** The name of the source that answered, for decision records. */
   readonly source: string;
+  /** The sources a chain asked first, which did not hold the Pod. */
+  readonly missed?: readonly string[] | undefined;
 }
 
 /** One place a Pod's group facts can come from. */
@@ -57,6 +59,7 @@ export interface PodSource {
  * };
  * const answer = await chainSources([miss, hit]).lookup({ namespace: "ns", name: "web" });
  * equal(answer?.source, "kubelet");
+ * equal(answer?.missed?.join(), "cache");
  * ```
  */
 export function chainSources(sources: readonly PodSource[]): PodSource {
@@ -64,9 +67,15 @@ export function chainSources(sources: readonly PodSource[]): PodSource {
     name: sources.map((source) => source.name).join(","),
     where: _joinWhere(sources.map((source) => source.where)),
     async lookup(ref) {
+      const missed: string[] = [];
       for (const source of sources) {
         const answer = await source.lookup(ref);
-        if (answer !== undefined) return answer;
+        if (answer !== undefined) {
+          return missed.length === 0
+            ? answer
+            : { ...answer, missed: [...missed, ...answer.missed ?? []] };
+        }
+        missed.push(source.name);
       }
       return undefined;
     },

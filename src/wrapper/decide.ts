@@ -23,6 +23,7 @@ import {
   processFileIdentity,
   type RuntimeRules,
 } from "../core/identity.ts";
+import { PodSourceError } from "../core/errors.ts";
 import { judge } from "../core/judgement.ts";
 import { groupsFor } from "../core/pod_facts.ts";
 import { type PodSource, requirePod } from "../pod_source/pod_source.ts";
@@ -161,6 +162,22 @@ export async function decide(
   });
 }
 
+/** A container's Pod could not be looked up: the source's error, with the Pod it was for. */
+export class PodLookupError extends PodSourceError {
+  /** The error class, as `error.name`. */
+  override name = "PodLookupError";
+
+  /**
+   * Wraps a source's error.
+   *
+   * @param pod The Pod that was looked up.
+   * @param cause The source's error; its message is this error's.
+   */
+  constructor(readonly pod: PodRef, cause: PodSourceError) {
+    super(cause.message, { cause });
+  }
+}
+
 async function _read(
   seams: DecideSeams,
   path: string,
@@ -191,6 +208,7 @@ function _classify(
     ...base,
     verdict: "refuse",
     reason: NOT_KUBERNETES,
+    cause: "non-kubernetes",
     refusal: `container ${subject.container} has no Kubernetes annotations ` +
       `(${settings.annotations.type}) and allow-non-kubernetes is false`,
   });
@@ -203,7 +221,11 @@ async function _judge(
   what: { pod: PodRef; identity: AppliedIdentity; document: SpecDocument },
 ): Promise<Decision> {
   const { pod, identity } = what;
-  const answer = await requirePod(seams.pods, { ...pod, containerId: subject.container });
+  const answer = await requirePod(seams.pods, { ...pod, containerId: subject.container }).catch(
+    (error: unknown) => {
+      throw error instanceof PodSourceError ? new PodLookupError(pod, error) : error;
+    },
+  );
   const judgement = judge({
     mode: settings.mode,
     policy: settings.policy,
@@ -221,7 +243,7 @@ async function _judge(
       identity,
       facts: answer.facts,
       judgement,
-      lookup: { source: answer.source, ms: answer.ms },
+      lookup: { source: answer.source, ms: answer.ms, missed: answer.missed },
     },
     document: what.document,
   };

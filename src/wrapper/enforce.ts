@@ -11,6 +11,8 @@ import type { JudgeSettings } from "../config/config.ts";
 import type { PodRef } from "../core/container_identity.ts";
 import {
   type DecisionRecord,
+  type FailedRecord,
+  failedRecord,
   judgedRecord,
   milliseconds,
   recordLevel,
@@ -22,7 +24,7 @@ import type { PodSource } from "../pod_source/pod_source.ts";
 import type { LowLevelRuntime } from "../runtime/runtime.ts";
 import { withAdditionalGids } from "../spec/spec.ts";
 import type { SpecFiles } from "../spec/spec_files.ts";
-import { decide } from "./decide.ts";
+import { decide, PodLookupError } from "./decide.ts";
 import type { ExecRequest, Request } from "./request.ts";
 
 /** What enforcement is configured with. */
@@ -68,10 +70,18 @@ export async function enforce(
   if (request.kind === "help") return await runtime.handOff(request.argv);
   if (request.kind === "restore") {
     if (!settings.allowRestore) {
-      throw new RefusalError(
-        "restore is refused: a checkpoint restores the credentials it was taken with; " +
-          "set allow-restore = true to allow it",
-      );
+      const refusal = "restore is refused: a checkpoint restores the credentials it was taken " +
+        "with; set allow-restore = true to allow it";
+      await _write(log, {
+        container: request.id ?? "",
+        command: "restore",
+        verdict: "refuse",
+        mode: settings.mode,
+        cause: "restore",
+        refusal,
+        elapsedMs: milliseconds(_since(started)),
+      });
+      throw new RefusalError(refusal);
     }
     await log.write({
       level: "warn",
@@ -94,6 +104,17 @@ export async function enforce(
     pods: seams.pods,
     bundleOf: (root, id) => runtime.bundleOf(root, id),
     rules: () => runtime.rules(),
+  }).catch(async (error: unknown) => {
+    const subject = {
+      container: request.id,
+      command: request.kind === "exec" ? "exec" : request.command,
+    };
+    const pod = error instanceof PodLookupError ? error.pod : undefined;
+    await _write(log, {
+      ...failedRecord(subject, settings.mode, error, pod),
+      elapsedMs: milliseconds(_since(started)),
+    });
+    throw error;
   });
   if (decision.kind === "unjudged") {
     const record = { ...decision.record, elapsedMs: milliseconds(_since(started)) };
@@ -145,7 +166,7 @@ function _withoutGidFlags(
   );
 }
 
-async function _write(log: DecisionLog, record: DecisionRecord): Promise<void> {
+async function _write(log: DecisionLog, record: DecisionRecord | FailedRecord): Promise<void> {
   await log.write({ level: recordLevel(record), msg: "decision", ...record });
 }
 

@@ -30,6 +30,7 @@ Deno.test("create rewrites the bundle's config.json and hands the argv off uncha
     after: [1000, 60000],
     dropped: [50000],
   });
+  equal(decision.image, "registry.example/app:1");
 });
 
 Deno.test("create leaves the spec untouched in audit mode and when nothing changes", async () => {
@@ -57,6 +58,40 @@ Deno.test("create in deny mode refuses and hands nothing off", async () => {
   );
   deepEqual(host.handed, []);
   deepEqual(host.written, []);
+  const decision = host.logs.find((r) => r.msg === "decision")!;
+  deepEqual([decision.verdict, decision.cause], ["refuse", "undeclared-gids"]);
+});
+
+Deno.test("a Pod that cannot be looked up is refused, and its record names the Pod and the cause", async () => {
+  const host = new FakeHost();
+  host.files.set("/work/config.json", SPEC);
+  host.pods = [];
+  await rejects(enforceWith(config(), ["create", "c1"], host), /pod tenant-a\/app not found/);
+  deepEqual(host.handed, []);
+  const { elapsedMs, ...record } = host.logs.find((r) => r.msg === "decision")!;
+  equal(typeof elapsedMs, "number");
+  deepEqual(record, {
+    level: "error",
+    msg: "decision",
+    container: "c1",
+    command: "create",
+    verdict: "refuse",
+    mode: "enforce",
+    cause: "pod-lookup",
+    refusal: record.refusal,
+    pod: { namespace: "tenant-a", name: "app", uid: POD.metadata.uid },
+    containerName: "main",
+    image: "registry.example/app:1",
+  });
+  equal(String(record.refusal).startsWith("pod tenant-a/app not found"), true);
+});
+
+Deno.test("a spec that cannot be read is refused with cause spec", async () => {
+  const host = new FakeHost();
+  host.files.set("/work/config.json", "{not json");
+  await rejects(enforceWith(config(), ["create", "c1"], host));
+  const record = host.logs.find((r) => r.msg === "decision")!;
+  deepEqual([record.verdict, record.cause, record.pod], ["refuse", "spec", undefined]);
 });
 
 Deno.test("crun create -f enforces the named file, not <bundle>/config.json", async () => {
@@ -170,6 +205,10 @@ Deno.test("restore is refused unless allowed", async () => {
   await rejects(
     enforceWith(config(), ["restore", "--bundle", "/b", "c1"], host),
     /restore is refused/,
+  );
+  deepEqual(
+    host.logs.filter((r) => r.msg === "decision").map((r) => [r.command, r.verdict, r.cause]),
+    [["restore", "refuse", "restore"]],
   );
   equal(
     await enforceWith(config({ allowRestore: true }), ["restore", "--bundle", "/b", "c1"], host),
