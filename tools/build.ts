@@ -30,6 +30,7 @@ const PROGRAMS = [
     set: "runtime",
   },
   { name: "strict-supplementalgroups", entry: "src/main/cli_main.ts", set: "cli" },
+  { name: "strict-supplementalgroups-metrics", entry: "src/main/metrics_main.ts", set: "metrics" },
 ] as const;
 
 const { positionals, values } = parseArgs({

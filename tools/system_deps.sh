@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system packages the demo and the tests use: runc and crun (the
 # real low-level runtimes), openssl (test CAs), busybox-static (the test rootfs),
-# procps, GNU time (make bench), and for the e2e containerd and umoci. Also unpacks Debian's
-# kubernetes-client (kubectl 1.20 with its old built-in kustomize) into
+# procps, GNU time (make bench and the report's memory test), Prometheus (the
+# metrics test scrapes the exporter with it), and for the e2e containerd and
+# umoci. Also unpacks Debian's kubernetes-client (kubectl 1.20 with its old built-in kustomize) into
 # .tools/, where the deploy/ tests render the overlays with it; it is not
 # installed system-wide, so it never shadows a newer kubectl.
 # Needs root; without it, says what is missing and leaves the rest to the
@@ -17,6 +18,8 @@ command -v openssl >/dev/null || missing+=(openssl)
 command -v pgrep >/dev/null || missing+=(procps)
 # make bench: GNU time for peak memory.
 [ -x /usr/bin/time ] || missing+=(time)
+# The metrics test: a real Prometheus (started by the test; the package's service is not used).
+command -v prometheus >/dev/null || missing+=(prometheus)
 # The containerd e2e: containerd 1.6 (its CRI plugin) and umoci to build the image.
 command -v containerd >/dev/null || missing+=(containerd)
 command -v umoci >/dev/null || missing+=(umoci)

@@ -1,6 +1,7 @@
 /**
  * The admin command-line tool: `version`, `check-config [FILE]`,
- * `explain --bundle DIR [...]`, `install` and `uninstall`.
+ * `explain --bundle DIR [...]`, `report`, `metrics`, `install` and
+ * `uninstall`.
  *
  * @module
  */
@@ -16,6 +17,10 @@ import { podFileSource } from "../pod_source/pod_file_source.ts";
 import { lowLevelRuntime } from "../runtime/runtime.ts";
 import { flavourOf } from "../runtime/runtime_binary.ts";
 import { specFiles } from "../spec/spec_files.ts";
+import { parseDuration } from "../observe/duration.ts";
+import { METRICS_USAGE } from "../observe/metrics_command.ts";
+import { readReport } from "../observe/report_reader.ts";
+import { renderReport } from "../observe/report_text.ts";
 import { explain, formatDecision } from "./explain.ts";
 import * as installer from "./install.ts";
 import { DEFAULT_HANDLER, HOST_PROGRAM, HOST_WRAPPER } from "./install.ts";
@@ -35,6 +40,8 @@ commands:
   version              print the version
   check-config [FILE]  validate a configuration file
   explain --bundle DIR the decision the wrapper would make for a bundle
+  report               which workloads rely on groups their image grants, from the log
+  metrics              serve Prometheus metrics counted from the log
   install --cri CRI    put the wrapper on this node and register it with the CRI
   uninstall --cri CRI  remove the registration (and with --purge the wrapper)
 
@@ -68,6 +75,25 @@ options:
   --config FILE           the configuration (default: ${CONFIG_DEFAULT})
   --json                  print the decision record as JSON (the wrapper's log
                           line, docs/decision-record.md)`,
+  report: `usage: strict-supplementalgroups report [--log FILE] [--since DURATION] [--json]
+                 [--config FILE]
+
+Reads the wrapper's decision log, its rotated backups and their gzip copies
+included, and reports per namespace and workload (the Pod's name with its
+generated suffixes folded to *, the container, the image) the gids the image
+grants and the Pod does not declare: dropped (mode enforce), that would be
+dropped (audit) or refused for (deny); policy violations; refusals and their
+causes; with counts and when each was first and last seen. A verdict line
+per namespace says whether it is ready for enforce or for upstream
+supplementalGroupsPolicy: Strict, and each finding says what to change.
+Malformed lines are counted and quoted, never fatal.
+
+options:
+  --log FILE          the decision log (default: the configuration's log-file)
+  --since DURATION    only decisions of the last DURATION: 90m, 24h, 7d, 1h30m
+  --json              the report as JSON (docs/report.schema.json)
+  --config FILE       the configuration (default: ${CONFIG_DEFAULT})`,
+  metrics: METRICS_USAGE,
   install: `usage: strict-supplementalgroups install --cri containerd|crio [options]
 
 Copies the wrapper program to <host-root>/usr/local/lib/strict-supplementalgroups/
@@ -136,6 +162,10 @@ export async function runCli(args: readonly string[]): Promise<number> {
       case "install":
       case "uninstall":
         return await _install(command, rest);
+      case "report":
+        return await _report(rest);
+      case "metrics":
+        return await _metrics(rest);
       default:
         return await _explain(rest);
     }
@@ -166,6 +196,60 @@ async function _checkConfig(args: readonly string[]): Promise<number> {
     return 1;
   }
 }
+
+async function _report(args: readonly string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      log: { type: "string" },
+      since: { type: "string" },
+      json: { type: "boolean", default: false },
+      config: { type: "string" },
+    },
+  });
+  const since = values.since === undefined ? undefined : parseDuration(values.since);
+  if (values.since !== undefined && since === undefined) {
+    console.error(
+      `${MESSAGE_PREFIX}--since ${JSON.stringify(values.since)}: not a duration ` +
+        `(90m, 24h, 7d, 1h30m)`,
+    );
+    return 2;
+  }
+  const logPath = values.log ?? (await loadConfig(
+    values.config === undefined ? configPath() : { path: values.config, explicit: true },
+  )).logging.logFile;
+  const report = await readReport(logPath, since === undefined ? undefined : Date.now() - since);
+  if (report.read.files.length === 0) {
+    console.error(`${MESSAGE_PREFIX}report: no log at ${logPath}, and no backups of it`);
+    return 1;
+  }
+  console.log(values.json ? JSON.stringify(report, null, 2) : renderReport(report).trimEnd());
+  return 0;
+}
+
+/** Runs the exporter program, which has its own permission set, and mirrors its exit status. */
+async function _metrics(args: readonly string[]): Promise<number> {
+  const child = new Deno.Command(METRICS_PROGRAM, {
+    args: [...args],
+    stdin: "null",
+    stdout: "inherit",
+    stderr: "inherit",
+  }).spawn();
+  const forward = (signal: Deno.Signal) => () => child.kill(signal);
+  const term = forward("SIGTERM");
+  const int = forward("SIGINT");
+  Deno.addSignalListener("SIGTERM", term);
+  Deno.addSignalListener("SIGINT", int);
+  try {
+    return (await child.status).code;
+  } finally {
+    Deno.removeSignalListener("SIGTERM", term);
+    Deno.removeSignalListener("SIGINT", int);
+  }
+}
+
+/** The exporter's program, on PATH beside this one. */
+const METRICS_PROGRAM = "strict-supplementalgroups-metrics";
 
 async function _explain(args: readonly string[]): Promise<number> {
   const { values } = parseArgs({

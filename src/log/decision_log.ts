@@ -11,6 +11,7 @@
 
 import type { LoggingConfig, LogLevel } from "../config/config.ts";
 import { describe, MESSAGE_PREFIX } from "../core/errors.ts";
+import { backupOf, backupPath, logDir } from "./log_names.ts";
 
 /** One log record; `level` and `msg` first, then any fields. */
 export interface LogRecord {
@@ -118,7 +119,7 @@ export async function writeRecord(
   try {
     const size = await Deno.stat(logging.logFile).then((info) => info.size, () => 0);
     if (size > 0 && size + line.length > logging.rotation.maxSizeInMb * 1024 * 1024) {
-      await _rotate(logging, now);
+      await rotateLog(logging, now);
     }
     using file = await Deno.open(logging.logFile, {
       append: true,
@@ -131,19 +132,18 @@ export async function writeRecord(
   }
 }
 
-/** Renames the log to `<name>-<timestamp><ext>` (lumberjack's scheme), then prunes old backups. */
-async function _rotate(logging: LoggingConfig, now: Date): Promise<void> {
+/**
+ * Renames the log to its backup name (src/log/log_names.ts), compresses it
+ * if asked, and prunes old backups. The caller holds the log's lock.
+ *
+ * @param logging The logging configuration.
+ * @param now The time, which names the backup.
+ */
+export async function rotateLog(logging: LoggingConfig, now: Date): Promise<void> {
   const path = logging.logFile;
-  const slash = path.lastIndexOf("/");
-  const dir = path.slice(0, slash) || "/";
-  const file = path.slice(slash + 1);
-  const dot = file.lastIndexOf(".");
-  const stem = dot > 0 ? file.slice(0, dot) : file;
-  const ext = dot > 0 ? file.slice(dot) : "";
-  const stamp = now.toISOString().replace(/:/g, "-").replace(/Z$/, "");
-  let backup = `${dir}/${stem}-${stamp}${ext}`;
+  let backup = backupPath(path, now, 0);
   for (let n = 1; await _exists(backup) || await _exists(`${backup}.gz`); n++) {
-    backup = `${dir}/${stem}-${stamp}.${n}${ext}`;
+    backup = backupPath(path, now, n);
   }
   await Deno.rename(path, backup);
   if (logging.rotation.compress) {
@@ -153,12 +153,10 @@ async function _rotate(logging: LoggingConfig, now: Date): Promise<void> {
     await source.readable.pipeThrough(new CompressionStream("gzip")).pipeTo(target.writable);
     await Deno.remove(backup);
   }
+  const dir = logDir(path);
   const backups: { path: string; mtime: number }[] = [];
-  const backupName = new RegExp(
-    `^${_escape(stem)}-\\d{4}-\\d\\d-\\d\\dT[\\d.-]+${_escape(ext)}(\\.gz)?$`,
-  );
   for await (const entry of Deno.readDir(dir)) {
-    if (entry.isFile && backupName.test(entry.name)) {
+    if (entry.isFile && backupOf(path, entry.name) !== undefined) {
       const full = `${dir}/${entry.name}`;
       const info = await Deno.stat(full);
       backups.push({ path: full, mtime: info.mtime?.getTime() ?? 0 });
@@ -171,10 +169,6 @@ async function _rotate(logging: LoggingConfig, now: Date): Promise<void> {
     const tooOld = maxAge > 0 && now.getTime() - entry.mtime > maxAge;
     if (tooMany || tooOld) await Deno.remove(entry.path).catch(() => {});
   }
-}
-
-function _escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 async function _exists(path: string): Promise<boolean> {
