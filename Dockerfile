@@ -1,4 +1,4 @@
-# The installer image the DaemonSet in deploy/ runs: the wrapper and the
+# The installer image the DaemonSet in deploy/ runs: the wrapper, the metrics exporter and the
 # admin tool, compiled by `deno compile` with the permission sets of
 # deno.json, on a slim Debian base (whose util-linux provides the nsenter
 # that `install` uses to restart the host's containerd or reload CRI-O).
@@ -18,5 +18,6 @@ RUN deno run -P=test --quiet tools/build.ts build --compile
 FROM debian:12.12-slim
 COPY --from=build /src/dist/strict-supplementalgroups-container-runtime /usr/local/bin/
 COPY --from=build /src/dist/strict-supplementalgroups /usr/local/bin/
+COPY --from=build /src/dist/strict-supplementalgroups-metrics /usr/local/bin/
 ENTRYPOINT ["/usr/local/bin/strict-supplementalgroups"]
 CMD ["--help"]

@@ -83,19 +83,56 @@ for (const kubectl of kubectls) {
       equal(pod.hostPID, true);
       equal(pod.priorityClassName, "system-node-critical");
       deepEqual(pod.tolerations, [{ operator: "Exists" }]);
-      const [container] = pod.containers;
-      equal(container.image, `strict-supplementalgroups:${VERSION}`);
-      equal(container.securityContext.privileged, true);
-      deepEqual(container.env, [{ name: "CRI", value: cri }]);
+      const [install] = pod.initContainers;
+      equal(install.image, `strict-supplementalgroups:${VERSION}`);
+      equal(install.securityContext.privileged, true);
+      deepEqual(install.env, [{ name: "CRI", value: cri }]);
       match(
-        container.command.join(" "),
-        /strict-supplementalgroups install --cri "\$CRI" --host-root \/host\s+--config \/config\/config.toml && exec sleep infinity/,
+        install.command.join(" "),
+        /strict-supplementalgroups install --cri "\$CRI" --host-root \/host\s+--config \/config\/config.toml$/,
       );
       const host = pod.volumes.find((v: K8s) => v.hostPath?.path === "/");
-      deepEqual(container.volumeMounts.find((m: K8s) => m.name === host.name), {
+      deepEqual(install.volumeMounts.find((m: K8s) => m.name === host.name), {
         name: host.name,
         mountPath: "/host",
       });
+
+      // After the install, the exporter: unprivileged, its port named and announced to
+      // Prometheus, the host's log and config mounted read-only and nothing else of the host.
+      deepEqual(pod.containers.map((c: K8s) => c.name), ["metrics"]);
+      const [metrics] = pod.containers;
+      equal(metrics.image, install.image);
+      deepEqual(metrics.command, ["strict-supplementalgroups-metrics", "--listen", ":9469"]);
+      deepEqual(metrics.ports, [{ name: "metrics", containerPort: 9469, protocol: "TCP" }]);
+      deepEqual(ds.spec.template.metadata.annotations, {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": "9469",
+        "prometheus.io/path": "/metrics",
+      });
+      equal(metrics.securityContext.privileged, undefined);
+      equal(metrics.securityContext.allowPrivilegeEscalation, false);
+      equal(metrics.securityContext.readOnlyRootFilesystem, true);
+      deepEqual(metrics.securityContext.capabilities, { drop: ["ALL"] });
+      const hostPaths = new Map(
+        pod.volumes.filter((v: K8s) => v.hostPath).map((v: K8s) => [v.name, v.hostPath.path]),
+      );
+      deepEqual(
+        metrics.volumeMounts.map((m: K8s) => [hostPaths.get(m.name), m.mountPath, m.readOnly]),
+        [
+          ["/var/log", "/var/log", true],
+          [
+            "/etc/strict-supplementalgroups-container-runtime",
+            "/etc/strict-supplementalgroups-container-runtime",
+            true,
+          ],
+        ],
+      );
+      // Each is a path the exporter's permission set may read (deno.json "metrics").
+      const permissions = JSON.parse(await Deno.readTextFile(`${REPO}/deno.json`)).permissions;
+      for (const mount of metrics.volumeMounts) {
+        ok(permissions.metrics.read.includes(mount.mountPath));
+      }
+      ok(permissions.metrics.net.includes("0.0.0.0:9469"));
 
       // The ConfigMap the DaemonSet mounts holds a valid config for this CRI.
       const configVolume = pod.volumes.find((v: K8s) => v.configMap);
