@@ -6,7 +6,7 @@
  */
 
 import { equal, match } from "assert";
-import { REPO, waitFor } from "./support/wrapper.ts";
+import { CLI, REPO, waitFor } from "./support/wrapper.ts";
 
 const EXPORTER = `${REPO}/dist/strict-supplementalgroups-metrics`;
 
@@ -88,4 +88,23 @@ Deno.test("the exporter rejects a malformed --listen with its usage", async () =
   const result = await run(["--listen", "nowhere"]);
   equal(result.code, 2);
   match(result.stderr, /--listen must be host:port or :port/);
+});
+
+Deno.test("the admin tool's metrics command shows its usage, and says when the exporter program is missing", async () => {
+  const help = await new Deno.Command(CLI, {
+    args: ["metrics", "--help"],
+    env: { PATH: `${REPO}/dist:/usr/bin:/bin` },
+  }).output();
+  equal(help.code, 0);
+  match(new TextDecoder().decode(help.stdout), /^usage: strict-supplementalgroups metrics/);
+  const missing = await new Deno.Command(CLI, {
+    args: ["metrics", "--listen", "127.0.0.1:9469"],
+    env: { PATH: "/usr/bin:/bin" },
+    stdin: "null",
+  }).output();
+  equal(missing.code, 1);
+  match(
+    new TextDecoder().decode(missing.stderr),
+    /strict-supplementalgroups-metrics is not on PATH/,
+  );
 });

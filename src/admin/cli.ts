@@ -229,12 +229,22 @@ async function _report(args: readonly string[]): Promise<number> {
 
 /** Runs the exporter program, which has its own permission set, and mirrors its exit status. */
 async function _metrics(args: readonly string[]): Promise<number> {
-  const child = new Deno.Command(METRICS_PROGRAM, {
-    args: [...args],
-    stdin: "null",
-    stdout: "inherit",
-    stderr: "inherit",
-  }).spawn();
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(METRICS_PROGRAM, {
+      args: [...args],
+      stdin: "null",
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    console.error(
+      `${MESSAGE_PREFIX}metrics: ${METRICS_PROGRAM} is not on PATH ` +
+        "(make install and the image put it beside this program)",
+    );
+    return 1;
+  }
   const forward = (signal: Deno.Signal) => () => child.kill(signal);
   const term = forward("SIGTERM");
   const int = forward("SIGINT");

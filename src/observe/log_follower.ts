@@ -11,6 +11,7 @@
  * @module
  */
 
+import { logDir } from "../log/log_names.ts";
 import { fileLines, listBackups } from "./log_files.ts";
 import { lineSplitter } from "./lines.ts";
 import type { LineSink } from "./metrics.ts";
@@ -48,7 +49,7 @@ export function followLog(
   sink: FollowSink,
   options: FollowOptions = {},
 ): LogFollower {
-  const dir = path.slice(0, path.lastIndexOf("/")) || "/";
+  const dir = logDir(path);
   let current: Open | undefined;
   let known: Set<string> | undefined;
   let first = true;
@@ -86,7 +87,10 @@ export function followLog(
       if (backup.compressed && names.has(backup.name.slice(0, -".gz".length))) continue;
       const file = `${dir}/${backup.name}`;
       const head = await _head(file, backup.compressed).catch(() => undefined);
-      if (head === undefined) continue;
+      if (head === undefined) {
+        sink.event("read-error");
+        continue;
+      }
       if (
         !skipped && finished !== undefined && finished.head.length > 0 &&
         _startsWith(head, finished.head)
@@ -94,7 +98,7 @@ export function followLog(
         skipped = true;
         continue;
       }
-      await _readAll(file, sink).catch(() => {});
+      await _readAll(file, sink).catch(() => sink.event("read-error"));
     }
     known = names;
   };

@@ -145,8 +145,8 @@ export function makeMetrics(version: string): Metrics {
   const lines = family("log_lines_total", "Lines read from the decision log, by kind.");
   const events = family(
     "log_events_total",
-    "Rotations and in-place truncations of the decision log the exporter followed, and " +
-      "backups it could not read before they were pruned.",
+    "Rotations and in-place truncations of the decision log the exporter followed, and reads " +
+      "that failed (the log or a backup).",
   );
 
   return {
