@@ -9,12 +9,13 @@
 import { parseArgs } from "parse-args";
 import { loadConfig } from "../config/config.ts";
 import { configPath } from "../config/config_file.ts";
-import { ConfigError, describe, MESSAGE_PREFIX } from "../core/errors.ts";
+import { ConfigError, describe, MESSAGE_PREFIX, WrapperError } from "../core/errors.ts";
 import { containerdSocketPresent, containerdSource } from "../pod_source/containerd_source.ts";
 import { kubeletSource } from "../pod_source/kubelet_source.ts";
 import { chainSources } from "../pod_source/pod_source.ts";
 import { podFileSource } from "../pod_source/pod_file_source.ts";
 import { lowLevelRuntime } from "../runtime/runtime.ts";
+import { handOff } from "../runtime/handoff.ts";
 import { flavourOf } from "../runtime/runtime_binary.ts";
 import { specFiles } from "../spec/spec_files.ts";
 import { parseDuration } from "../observe/duration.ts";
@@ -229,32 +230,17 @@ async function _report(args: readonly string[]): Promise<number> {
 
 /** Runs the exporter program, which has its own permission set, and mirrors its exit status. */
 async function _metrics(args: readonly string[]): Promise<number> {
-  let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command(METRICS_PROGRAM, {
-      args: [...args],
-      stdin: "null",
-      stdout: "inherit",
-      stderr: "inherit",
-    }).spawn();
+    return await handOff(METRICS_PROGRAM, args);
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    if (!(error instanceof WrapperError && error.cause instanceof Deno.errors.NotFound)) {
+      throw error;
+    }
     console.error(
       `${MESSAGE_PREFIX}metrics: ${METRICS_PROGRAM} is not on PATH ` +
         "(make install and the image put it beside this program)",
     );
     return 1;
-  }
-  const forward = (signal: Deno.Signal) => () => child.kill(signal);
-  const term = forward("SIGTERM");
-  const int = forward("SIGINT");
-  Deno.addSignalListener("SIGTERM", term);
-  Deno.addSignalListener("SIGINT", int);
-  try {
-    return (await child.status).code;
-  } finally {
-    Deno.removeSignalListener("SIGTERM", term);
-    Deno.removeSignalListener("SIGINT", int);
   }
 }
 
