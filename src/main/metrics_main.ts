@@ -5,6 +5,7 @@
  * @module
  */
 
+import { VERSION } from "../admin/version.ts";
 import { runMetrics } from "../observe/metrics_command.ts";
 
-Deno.exit(await runMetrics(Deno.args));
+Deno.exit(await runMetrics(Deno.args, VERSION));

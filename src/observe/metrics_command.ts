@@ -9,7 +9,6 @@
  */
 
 import { parseArgs } from "parse-args";
-import { VERSION } from "../admin/version.ts";
 import { loadConfig } from "../config/config.ts";
 import { configPath } from "../config/config_file.ts";
 import { describe, MESSAGE_PREFIX } from "../core/errors.ts";
@@ -45,9 +44,10 @@ options:
  * Runs the exporter until SIGTERM or SIGINT.
  *
  * @param args The arguments.
+ * @param version The product's version, for `exporter_info`.
  * @returns The exit status.
  */
-export async function runMetrics(args: readonly string[]): Promise<number> {
+export async function runMetrics(args: readonly string[], version: string): Promise<number> {
   if (args.includes("-h") || args.includes("--help")) {
     console.log(METRICS_USAGE);
     return 0;
@@ -81,7 +81,7 @@ export async function runMetrics(args: readonly string[]): Promise<number> {
     const logPath = values.log ?? (await loadConfig(
       values.config === undefined ? configPath() : { path: values.config, explicit: true },
     )).logging.logFile;
-    const metrics = makeMetrics(VERSION);
+    const metrics = makeMetrics(version);
     const follower = followLog(logPath, countLines(metrics), { fromStart: values["from-start"] });
     // A log it may not read is a mistake to report now, not a poll error to count forever.
     await follower.poll();
