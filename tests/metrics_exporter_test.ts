@@ -6,14 +6,12 @@
  */
 
 import { equal, match } from "assert";
-import { CLI, REPO, waitFor } from "./support/wrapper.ts";
+import { CLI, REPO, type RunResult, runWrapper, waitFor } from "./support/wrapper.ts";
 
 const EXPORTER = `${REPO}/dist/strict-supplementalgroups-metrics`;
 
-async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(EXPORTER, { args, stdin: "null" }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+async function run(args: string[]): Promise<RunResult> {
+  return await runWrapper(args, { program: EXPORTER });
 }
 
 const writable = await Deno.makeTempDir({ dir: "/var/log", prefix: "ssgcr-exporter-" })

@@ -19,7 +19,14 @@ import {
 } from "./support/decision_logs.ts";
 import { startKubelet } from "./support/kubelet_standin.ts";
 import { makeWorld, type World } from "./support/world.ts";
-import { announceRootTestsBlocker, CLI, listDir, REPO } from "./support/wrapper.ts";
+import {
+  announceRootTestsBlocker,
+  CLI,
+  listDir,
+  REPO,
+  type RunResult,
+  runWrapper,
+} from "./support/wrapper.ts";
 
 const blocker = await announceRootTestsBlocker("report tests on runc");
 
@@ -101,10 +108,8 @@ async function writeLog(w: World): Promise<string> {
   return log;
 }
 
-async function report(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(CLI, { args: ["report", ...args], stdin: "null" }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+async function report(args: string[]): Promise<RunResult> {
+  return await runWrapper(["report", ...args], { program: CLI });
 }
 
 /** The text with the run's directory, times and backup stamps made constant. */
@@ -263,24 +268,18 @@ Deno.test({
     for (let written = 0; written < 256 * 1024 * 1024; written += block.length) {
       await file.write(block);
     }
-    const small = await peakRssKb(["report", "--log", `${w.dir}/wrapper.log`, "--json"]);
-    const peak = await peakRssKb(["report", "--log", `${big}/wrapper.log`, "--json"]);
+    const measured = (log: string) =>
+      runWrapper(["report", "--log", log, "--json"], { program: CLI, measureRss: true });
+    const small = await measured(`${w.dir}/wrapper.log`);
+    const peak = await measured(`${big}/wrapper.log`);
     await Deno.remove(big, { recursive: true });
     deepEqual([small.code, peak.code], [0, 0]);
     // 1 GiB measured 66 MB against 44 MB for a few lines; memory must not follow the log's size.
-    const growth = peak.kb - small.kb;
-    equal(growth < 40 * 1024, true, `peak RSS ${small.kb} kB, then ${peak.kb} kB for 256 MiB`);
+    const growth = peak.peakRssKb! - small.peakRssKb!;
+    equal(
+      growth < 40 * 1024,
+      true,
+      `peak RSS ${small.peakRssKb} kB, then ${peak.peakRssKb} kB for 256 MiB`,
+    );
   },
 });
-
-/** Runs the CLI under GNU time and returns its peak RSS. */
-async function peakRssKb(args: string[]): Promise<{ code: number; kb: number }> {
-  const out = await new Deno.Command("/usr/bin/time", {
-    args: ["-f", "%M", CLI, ...args],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  const kb = Number(new TextDecoder().decode(out.stderr).trim().split("\n").at(-1));
-  return { code: out.code, kb };
-}

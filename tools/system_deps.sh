@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the system packages the demo and the tests use: runc and crun (the
 # real low-level runtimes), openssl (test CAs), busybox-static (the test rootfs),
-# procps, GNU time (make bench and the report's memory test), Prometheus (the
-# metrics test scrapes the exporter with it), and for the e2e containerd and
-# umoci. Also unpacks Debian's kubernetes-client (kubectl 1.20 with its old built-in kustomize) into
+# procps, GNU time (make bench), Prometheus (the metrics test scrapes the
+# exporter with it), and for the e2e containerd and umoci. Also unpacks Debian's
+# kubernetes-client (kubectl 1.20 with its old built-in kustomize) into
 # .tools/, where the deploy/ tests render the overlays with it; it is not
 # installed system-wide, so it never shadows a newer kubectl.
 # Needs root; without it, says what is missing and leaves the rest to the

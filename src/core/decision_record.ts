@@ -194,9 +194,7 @@ export function judgedRecord(parts: JudgedParts, timings?: Timings): JudgedRecor
     spec: subject.spec,
     verdict: outcome.kind,
     mode: parts.mode,
-    pod: { namespace: pod.namespace, name: pod.name, ...(pod.uid ? { uid: pod.uid } : {}) },
-    ...(pod.container === undefined ? {} : { containerName: pod.container }),
-    ...(pod.image === undefined ? {} : { image: pod.image }),
+    ..._podFields(pod),
     uid: parts.identity.user.uid,
     gid: parts.identity.user.gid,
     identityFrom: parts.identity.from,
@@ -261,11 +259,16 @@ export function failedRecord(
       ? "usage"
       : "internal",
     refusal: error instanceof Error ? error.message : String(error),
-    ...(pod === undefined ? {} : {
-      pod: { namespace: pod.namespace, name: pod.name, ...(pod.uid ? { uid: pod.uid } : {}) },
-      ...(pod.container === undefined ? {} : { containerName: pod.container }),
-      ...(pod.image === undefined ? {} : { image: pod.image }),
-    }),
+    ...(pod === undefined ? {} : _podFields(pod)),
+  };
+}
+
+/** A record's `pod`, `containerName` and `image`, from the CRI's annotations. */
+function _podFields(pod: PodRef): Pick<JudgedRecord, "pod" | "containerName" | "image"> {
+  return {
+    pod: { namespace: pod.namespace, name: pod.name, ...(pod.uid ? { uid: pod.uid } : {}) },
+    ...(pod.container === undefined ? {} : { containerName: pod.container }),
+    ...(pod.image === undefined ? {} : { image: pod.image }),
   };
 }
 

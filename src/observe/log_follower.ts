@@ -51,8 +51,8 @@ export function followLog(
 ): LogFollower {
   const dir = logDir(path);
   let current: Open | undefined;
+  /** The backups' names at the last poll; none before the first. */
   let known: Set<string> | undefined;
-  let first = true;
   let buffer = new Uint8Array(64 * 1024);
 
   /** Reads an open file from its offset to its end. */
@@ -105,6 +105,7 @@ export function followLog(
 
   return {
     async poll() {
+      const atStart = known === undefined;
       if (known === undefined) known = new Set((await listBackups(path)).map((b) => b.name));
       // Holding no file, a backup that appeared is of a log that came and went unseen.
       else if (current === undefined) await catchUp(undefined);
@@ -130,8 +131,6 @@ export function followLog(
         current = undefined;
         await catchUp(finished);
       }
-      const atStart = first;
-      first = false;
       if (info === undefined || !info.isFile) return;
       const file = await Deno.open(path, { read: true });
       const opened = await file.stat();

@@ -182,7 +182,6 @@ export function reportBuilder(since?: number): ReportBuilder {
           container,
           image,
           ..._seen(at),
-          count: 0,
           verdicts: {},
           gids: [],
           violations: [],
@@ -194,32 +193,31 @@ export function reportBuilder(since?: number): ReportBuilder {
       _see(entry, at);
       entry.verdicts[decision.verdict] = (entry.verdicts[decision.verdict] ?? 0) + 1;
       for (const gid of new Set(decision.dropped)) {
-        let finding = entry.gids.find((g) => g.gid === gid);
-        if (finding === undefined) {
-          finding = { gid, ..._seen(at), count: 0, dropped: 0, wouldDrop: 0, refused: 0 };
-          entry.gids.push(finding);
-        }
-        _see(finding, at);
+        const finding = _tally(entry.gids, (g) => g.gid === gid, at, () => ({
+          gid,
+          ..._seen(at),
+          dropped: 0,
+          wouldDrop: 0,
+          refused: 0,
+        }));
         if (decision.verdict === "audit") finding.wouldDrop++;
         else if (decision.verdict === "refuse") finding.refused++;
         else finding.dropped++;
       }
       for (const { rule, value } of decision.violations) {
-        let finding = entry.violations.find((v) => v.rule === rule && v.value === value);
-        if (finding === undefined) {
-          finding = { rule, value, ..._seen(at), count: 0 };
-          entry.violations.push(finding);
-        }
-        _see(finding, at);
+        _tally(entry.violations, (v) => v.rule === rule && v.value === value, at, () => ({
+          rule,
+          value,
+          ..._seen(at),
+        }));
       }
       if (decision.verdict === "refuse") {
         const cause = decision.cause ?? "unrecorded";
-        let finding = entry.refusals.find((r) => r.cause === cause);
-        if (finding === undefined) {
-          finding = { cause, message: "", ..._seen(at), count: 0 };
-          entry.refusals.push(finding);
-        }
-        _see(finding, at);
+        const finding = _tally(entry.refusals, (r) => r.cause === cause, at, () => ({
+          cause,
+          message: "",
+          ..._seen(at),
+        }));
         finding.message = decision.refusal ?? "";
       }
     },
@@ -296,6 +294,22 @@ function _fixes(namespace: string, workload: WorkloadReport): string[] {
 
 function _plural(n: number, word: string): string {
   return n === 1 ? word : `${word}s`;
+}
+
+/** The finding of a list that `matches`, added when there is none, seen once more at `at`. */
+function _tally<T extends Seen>(
+  list: T[],
+  matches: (finding: T) => boolean,
+  at: string,
+  make: () => T,
+): T {
+  let finding = list.find(matches);
+  if (finding === undefined) {
+    finding = make();
+    list.push(finding);
+  }
+  _see(finding, at);
+  return finding;
 }
 
 function _seen(at: string): Seen {
