@@ -14,7 +14,8 @@ import { deepStrictEqual as deepEqual, strictEqual as equal } from "assert";
 import { DEFAULT_CONFIG } from "../src/config/config.ts";
 import { TEMP_TAG } from "../src/spec/atomic_write.ts";
 import { containerdAnnotations, makeBundle } from "./support/bundle.ts";
-import { defaultSocketBlocker, startCri, tenantAContainerInfo } from "./support/cri_standin.ts";
+import { startCri, tenantAContainerInfo } from "./support/cri_standin.ts";
+import { defaultSocketBlocker, useDefaultSocket } from "./support/host.ts";
 import { alicePod, startKubelet } from "./support/kubelet_standin.ts";
 import { TENANT_A } from "./support/tenant_a.ts";
 import {
@@ -251,10 +252,14 @@ Deno.test({
     });
     const id = `ssgcr-audit-cri-${Deno.pid}`;
     const socket = DEFAULT_CONFIG.containerdSocket;
+    const releaseSocket = await useDefaultSocket();
     const cri = await startCri(
       socket,
       (asked) => asked === id ? { info: tenantAContainerInfo() } : undefined,
-    );
+    ).catch(async (error) => {
+      await releaseSocket();
+      throw error;
+    });
     const config = await writeConfig(dir, pki, [`containerd-socket = "${socket}"`]);
     const env = ENV.map((name) => `env ${name}`);
     const criAccess = [
@@ -310,7 +315,7 @@ Deno.test({
       cri.close();
       await runcDelete(w.root, id);
       await Deno.remove(w.dir, { recursive: true });
-      await Deno.remove(socket).catch(() => {});
+      await releaseSocket();
     }
   },
 });

@@ -9,7 +9,6 @@
  */
 
 import { deepEqual, equal } from "assert";
-import { DEFAULT_CONFIG } from "../src/config/config.ts";
 import {
   assertOutcome,
   assertStopsClean,
@@ -21,11 +20,9 @@ import {
   TABLE,
 } from "./e2e/scenarios.ts";
 import { expectation } from "./e2e/table.ts";
-import { defaultSocketBlocker } from "./support/cri_standin.ts";
+import { defaultSocketBlocker } from "./support/host.ts";
 import { announceCrunBlocker } from "./support/crun.ts";
 import { decisions } from "./support/wrapper.ts";
-
-const SOCKET = DEFAULT_CONFIG.containerdSocket;
 
 const skip = (await e2eBlocker()) ?? (await defaultSocketBlocker());
 if (skip !== undefined) console.error(`\n*** SKIPPED: containerd CRI-source e2e: ${skip} ***\n`);
@@ -88,6 +85,5 @@ Deno.test({
   fn: async () => {
     if (world === undefined) return;
     await assertStopsClean(await world);
-    await Deno.remove(SOCKET).catch(() => {});
   },
 });

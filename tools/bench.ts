@@ -27,12 +27,8 @@ import {
 } from "../tests/support/wrapper.ts";
 import { E2e, TABLE } from "../tests/e2e/scenarios.ts";
 import { DEFAULT_CONFIG } from "../src/config/config.ts";
-import {
-  type CriStandin,
-  defaultSocketBlocker,
-  startCri,
-  tenantAContainerInfo,
-} from "../tests/support/cri_standin.ts";
+import { type CriStandin, startCri, tenantAContainerInfo } from "../tests/support/cri_standin.ts";
+import { defaultSocketBlocker, useDefaultSocket } from "../tests/support/host.ts";
 
 const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 25);
 const PODS_IN_A_ROW = Number(Deno.env.get("BENCH_CRI_PODS") ?? 8);
@@ -384,6 +380,7 @@ try {
   // The stand-in is a real gRPC server on the default socket (the one the permission set
   // allows); its own work is in the wall times, not in the wrapper's CPU.
   if (criBlocker === undefined) {
+    const releaseSocket = await useDefaultSocket();
     cri = await startCri(DEFAULT_CONFIG.containerdSocket, () => ({ info: tenantAContainerInfo() }));
     const criConfig = (name: string, extra: string[]) =>
       Deno.mkdir(`${dir}/${name}`).then(() =>
@@ -424,7 +421,7 @@ try {
     } finally {
       cri.close();
       cri = undefined;
-      await Deno.remove(DEFAULT_CONFIG.containerdSocket).catch(() => {});
+      await releaseSocket();
     }
   } else {
     console.error(`bench: the CRI-source rows are not measured: ${criBlocker}`);

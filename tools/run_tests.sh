@@ -10,7 +10,10 @@ targets=("$@")
 mkdir -p .cache
 junit=.cache/junit.xml
 rm -f "$junit"
-"$deno" test -P=test --frozen --doc --junit-path="$junit" "${targets[@]}"
+# The "test" permission set of deno.json, as flags: `-P` would print Deno's
+# "experimental feature" warning at every run.
+read -ra permissions < <("$deno" run --quiet --allow-read=deno.json tools/permission_flags.ts deno.json test)
+"$deno" test "${permissions[@]}" --frozen --doc --junit-path="$junit" "${targets[@]}"
 status=$?
-"$deno" run --quiet --allow-read=.cache tools/test_summary.ts "$junit" || status=1
+"$deno" run --quiet --allow-read=.cache tools/test_summary.ts "$junit" "$status" || status=1
 exit $status

@@ -34,7 +34,9 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 if [ ${#missing[@]} -gt 0 ]; then
   echo "system-deps: installing ${missing[*]}"
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Without apt-utils, debconf says so on every install: noise about nothing the user did.
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    2> >(grep -v '^debconf: delaying package configuration' >&2)
 fi
 if [ $need_kubectl -eq 1 ]; then
   echo "system-deps: unpacking Debian's kubernetes-client into $tools/kubernetes-client"

@@ -13,6 +13,7 @@ import { deepEqual, equal, match } from "assert";
 import { frontEndScript } from "../../src/admin/front_end.ts";
 import { DEFAULT_CONFIG } from "../../src/config/config.ts";
 import { DEFAULT_CONFIG_PATH, RUNTIME_RECORD } from "../../src/config/config_file.ts";
+import { useDefaultSocket } from "../support/host.ts";
 import { makePki } from "../support/pki.ts";
 import { type KubeletStandIn, startKubelet } from "../support/kubelet_standin.ts";
 import { have, WRAPPER, writeConfig } from "../support/wrapper.ts";
@@ -37,6 +38,8 @@ export class E2e {
     readonly withCrun: boolean,
     /** Whether the wrapper asks containerd's CRI (the kubelet stand-in is stopped). */
     readonly criSource: boolean,
+    /** Gives the node's default socket back (`criSource` only). */
+    private readonly releaseSocket: () => Promise<void>,
   ) {}
 
   /** The handlers this world runs: the table's, and crun's when crun runs here. */
@@ -72,6 +75,7 @@ export class E2e {
     const config = await writeConfig(dir, pki, criConfig(criSource));
     const kubelet = await startKubelet(pki, []);
     if (criSource) await kubelet.close();
+    const releaseSocket = criSource ? await useDefaultSocket() : () => Promise.resolve();
     const containerd = await startContainerd(dir, {
       wrapper: Deno.env.get("E2E_WRAPPER") ?? await writeFrontEnd(dir),
       crunWrapper: options.crun ? await writeCrunFrontEnd(dir, pki) : undefined,
@@ -79,6 +83,7 @@ export class E2e {
       socket: criSource ? DEFAULT_CONFIG.containerdSocket : undefined,
     }).catch(async (error) => {
       await kubelet.close();
+      await releaseSocket();
       throw error;
     });
     try {
@@ -92,10 +97,12 @@ export class E2e {
         image,
         options.crun === true,
         criSource,
+        releaseSocket,
       );
     } catch (error) {
       await containerd.stop();
       await kubelet.close();
+      await releaseSocket();
       throw error;
     }
   }
@@ -212,6 +219,7 @@ export class E2e {
     this.cri.close();
     await this.containerd.stop();
     await this.kubelet.close();
+    await this.releaseSocket();
     await new Deno.Command("umount", { args: [`${this.dir}/state`], stderr: "null" }).output();
   }
 }

@@ -8,7 +8,6 @@
  */
 
 import * as grpc from "@grpc/grpc-js";
-import { DEFAULT_CONFIG } from "../../src/config/config.ts";
 import { criProto } from "../e2e/cri_client.ts";
 import { TENANT_A } from "./tenant_a.ts";
 
@@ -76,29 +75,6 @@ export async function startCri(
 /** A verbose answer's info map: containerd puts its whole ContainerInfo under `info`. */
 export function infoMap(containerInfo: unknown): ReadonlyMap<string, string> {
   return new Map([["info", JSON.stringify(containerInfo)]]);
-}
-
-/**
- * Why a test cannot listen on the node's default containerd socket (the
- * one path the wrapper's permission set lets it connect to): a containerd
- * already serves it. A socket nobody serves is removed.
- *
- * @returns The reason, or `undefined` when the path is free.
- */
-export async function defaultSocketBlocker(): Promise<string | undefined> {
-  const socket = DEFAULT_CONFIG.containerdSocket;
-  try {
-    Deno.lstatSync(socket);
-  } catch {
-    return undefined;
-  }
-  try {
-    (await Deno.connect({ transport: "unix", path: socket })).close();
-    return `a containerd already serves ${socket}, the one socket the wrapper may connect to`;
-  } catch {
-    await Deno.remove(socket);
-    return undefined;
-  }
 }
 
 /**
