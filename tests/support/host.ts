@@ -37,14 +37,20 @@ export async function prepareCgroupsForCrun(): Promise<string | undefined> {
   const controllers = text.split(/\s+/).filter(Boolean);
   for (const controller of controllers) {
     const target = `${CGROUP}/${controller}`;
-    await Deno.mkdir(target, { recursive: true }).catch(() => {});
-    const out = await new Deno.Command("mount", {
-      args: ["-t", "cgroup", "-o", controller, "cgroup", target],
+    // mkdir(1), as cat(1) above: Deno asks for --allow-all under /sys.
+    const out = await new Deno.Command("sh", {
+      args: [
+        "-c",
+        'mkdir -p "$1" && mount -t cgroup -o "$2" cgroup "$1"',
+        "sh",
+        target,
+        controller,
+      ],
       stderr: "piped",
     }).output();
     if (!out.success) {
       return `hybrid cgroup layout with ${controller} in cgroup2, and mounting it as a v1 ` +
-        `hierarchy failed: ${new TextDecoder().decode(out.stderr).trim()}`;
+        `hierarchy at ${target} failed: ${new TextDecoder().decode(out.stderr).trim()}`;
     }
     console.error(
       `host: moved the ${controller} controller out of cgroup2 into a v1 hierarchy at ` +
