@@ -42,6 +42,7 @@ const ROOTS = new Set([
 /** Modules whose exports construct real I/O (a seam's real implementation). */
 const REAL_IO = new Set([
   "spec/spec_files.ts",
+  "spec/image_files.ts",
   "runtime/runtime.ts",
   "pod_source/kubelet_source.ts",
   "pod_source/containerd_source.ts",
@@ -49,8 +50,10 @@ const REAL_IO = new Set([
   "pod_source/pod_cache.ts",
   "pod_source/container_cache.ts",
   "pod_source/cache_entry.ts",
+  "pod_source/node_sources.ts",
   "log/decision_log.ts",
   "state/runtime_record.ts",
+  "state/create_record.ts",
   "state/state_dir.ts",
   "observe/log_files.ts",
   "observe/log_follower.ts",

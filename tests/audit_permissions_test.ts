@@ -37,7 +37,7 @@ if (criBlocker !== undefined && blocker === undefined) {
 }
 
 /** The environment variables the wrapper may look at (its permission set's `env`). */
-const ENV = ["STRICT_SUPPLEMENTALGROUPS_CONFIG", "LD_PRELOAD", "LD_LIBRARY_PATH"];
+const ENV = ["STRICT_SUPPLEMENTALGROUPS_CONFIG", "LD_PRELOAD", "LD_LIBRARY_PATH", "PATH"];
 
 /**
  * What keeping the node-local state under `stateDir` may touch: its
@@ -47,12 +47,17 @@ const ENV = ["STRICT_SUPPLEMENTALGROUPS_CONFIG", "LD_PRELOAD", "LD_LIBRARY_PATH"
  */
 function stateAccesses(
   stateDir: string,
-  entries: { pods?: readonly string[]; containers?: readonly string[] } = {},
+  entries: {
+    pods?: readonly string[];
+    containers?: readonly string[];
+    creates?: readonly string[];
+  } = {},
 ): string[] {
   const dirs = [
     stateDir,
     ...entries.pods ? [`${stateDir}/pods`] : [],
     ...entries.containers ? [`${stateDir}/containers`] : [],
+    ...entries.creates ? [`${stateDir}/creates`] : [],
   ];
   const parts = stateDir.split("/").filter(Boolean);
   const ancestors = parts.map((_, i) => `/${parts.slice(0, i + 1).join("/")}`);
@@ -67,6 +72,7 @@ function stateAccesses(
     ...file(`${stateDir}/runtime`),
     ...(entries.pods ?? []).flatMap((uid) => file(`${stateDir}/pods/${uid}.json`)),
     ...(entries.containers ?? []).flatMap((id) => file(`${stateDir}/containers/${id}.json`)),
+    ...(entries.creates ?? []).flatMap((id) => file(`${stateDir}/creates/${id}`)),
   ];
 }
 
@@ -83,12 +89,22 @@ interface Expectation {
   required: string[];
 }
 
+/** What a create reads of the container's rootfs: the image's account files, nothing else. */
+function imageReads(rootfs: string): string[] {
+  return [`read ${rootfs}/etc`, `read ${rootfs}/etc/passwd`, `read ${rootfs}/etc/group`];
+}
+
 function assertOnly(records: AuditRecord[], expectation: Expectation, rootfs: string): void {
   const seen = new Set(records.map(key));
   const unexpected = [...seen].filter((k) => !expectation.allowed.includes(k));
   deepEqual(unexpected, [], "nothing outside the expected accesses");
   deepEqual(expectation.required.filter((k) => !seen.has(k)), [], "the expected accesses");
-  equal(records.some((r) => (r.value ?? "").startsWith(rootfs)), false, "the rootfs is never read");
+  const inRootfs = records.filter((r) => (r.value ?? "").startsWith(`${rootfs}/`)).map(key);
+  deepEqual(
+    inRootfs.filter((k) => !imageReads(rootfs).includes(k)),
+    [],
+    "of the rootfs, only the image's /etc/passwd and /etc/group are read",
+  );
 }
 
 Deno.test({
@@ -147,16 +163,20 @@ Deno.test({
           `read ${bundle}`,
           // Whether containerd's socket is there (the config points at none).
           `read ${dir}/no-containerd.sock`,
-          ...stateAccesses(`${dir}/state`, { pods: [TENANT_A.uid] }),
+          ...imageReads(w.rootfs),
+          ...stateAccesses(`${dir}/state`, { pods: [TENANT_A.uid], creates: [id] }),
         ],
         required: [
           `read ${w.config}`,
           `read ${bundle}/config.json`,
+          `read ${w.rootfs}/etc/passwd`,
+          `read ${w.rootfs}/etc/group`,
           ...credentials,
           `write ${dir}/wrapper.log`,
           `write ${temp}`,
           `write ${bundle}/config.json`,
           `write ${dir}/state/pods/${TENANT_A.uid}.json`,
+          `write ${dir}/state/creates/${id}`,
           `write ${dir}/state/runtime`,
         ],
       }, w.rootfs);
@@ -217,6 +237,7 @@ Deno.test({
           `write ${dir}/deny/wrapper.log`,
           `write ${runcLog}`,
           `read ${dir}/deny/no-containerd.sock`,
+          ...imageReads(w.rootfs),
           ...stateAccesses(`${dir}/deny/state`, { pods: [TENANT_A.uid] }),
         ],
         required: [`read ${other}/config.json`, "net 127.0.0.1:10250", `write ${runcLog}`],
@@ -291,7 +312,8 @@ Deno.test({
           `read ${dir}/wrapper.log`,
           `write ${dir}/wrapper.log`,
           ...criAccess,
-          ...stateAccesses(`${dir}/state`, { containers: [id] }),
+          ...imageReads(w.rootfs),
+          ...stateAccesses(`${dir}/state`, { containers: [id], creates: [id] }),
         ],
         required: [...criAccess, `write ${dir}/state/containers/${id}.json`],
       }, w.rootfs);
@@ -304,9 +326,13 @@ Deno.test({
       });
       equal(exec.code, 0, exec.stderr);
       const executed = (await readAudit(execAudit)).map(key);
-      equal(executed.includes(`read ${dir}/state/containers/${id}.json`), true);
+      // runc re-reads the rewritten config.json: nothing the image granted is left in it, as
+      // the create's record tells, so no Pod source is asked, not even the container cache.
+      equal(executed.includes(`read ${dir}/state/creates/${id}`), true);
+      deepEqual(executed.filter((k) => k.includes(`${dir}/state/containers`)), []);
       deepEqual(executed.filter((k) => k.startsWith("net ")), [], "the exec asks nobody");
-      equal(cri.requests.length, 1, "the container cache answered the exec");
+      deepEqual(executed.filter((k) => k.startsWith(`read ${w.rootfs}/`)), [], "nor the image");
+      equal(cri.requests.length, 1, "the create alone asked containerd");
       console.log(
         `permission audit, CRI source: ${created.length} accesses on create ` +
           `(socket ${socket} only, no kubelet host, no credentials), ${executed.length} on exec`,

@@ -5,6 +5,7 @@
 import { deepEqual, equal, match } from "assert";
 import { permissionFlags } from "../tools/permission_flags.ts";
 import { assertFailedClosed, CLI, REPO, runWrapper, WRAPPER } from "./support/wrapper.ts";
+import { TENANT_A_IMAGE } from "./support/tenant_a.ts";
 
 Deno.test("strict-supplementalgroups version prints the version", async () => {
   const result = await runWrapper(["version"], { program: CLI });
@@ -68,10 +69,13 @@ Deno.test("the wrapper cannot read what its permission set does not name", async
       `${dir}/c.toml`,
       'kubeconfig = "/root/.kube/config"\nkubelet-ca-file = "/etc/ssl/certs/ca-certificates.crt"\n',
     );
+    // The image grants root 50000, so its Pod must be looked up.
+    await writeImageFiles(`${dir}/rootfs`, "root:x:0:0::/:/bin/sh\n", "g:x:50000:root\n");
     await Deno.writeTextFile(
       `${dir}/config.json`,
       JSON.stringify({
-        process: { user: { uid: 0, gid: 0 } },
+        process: { user: { uid: 0, gid: 0, additionalGids: [0, 50000] } },
+        root: { path: "rootfs" },
         annotations: {
           "io.kubernetes.cri.container-type": "container",
           "io.kubernetes.cri.sandbox-namespace": "ns",
@@ -115,6 +119,7 @@ async function explainFixture(
   try {
     const spec = await Deno.readTextFile(`${REPO}/tests/testdata/containerd-config.json`);
     await Deno.writeTextFile(`${dir}/config.json`, spec);
+    await writeImageFiles(`${dir}/rootfs`);
     await Deno.writeTextFile(`${dir}/c.toml`, extraConfig);
     const result = await runWrapper([
       "explain",
@@ -139,6 +144,7 @@ Deno.test("explain shows the decision for a fixture bundle and modifies nothing"
   match(result.stdout, /^gids before +1000,50000,60000$/m);
   match(result.stdout, /^gids after +1000,60000$/m);
   match(result.stdout, /^dropped +50000$/m);
+  match(result.stdout, /^image grants +50000$/m);
   match(result.stdout, /^outcome +rewrite the spec, then run$/m);
 });
 
@@ -191,7 +197,7 @@ Deno.test("a bad runtime value names its file and key once", async () => {
     equal(result.code, 1);
     equal(
       result.stderr,
-      `strict-supplementalgroups: ${dir}/c.toml: runtime = "bin/runc": must be a command name ` +
+      `strict-supplementalgroups: ${dir}/c.toml:1: runtime = "bin/runc": must be a command name ` +
         `or an absolute path\n`,
     );
     const create = await runWrapper(["create", "--bundle", dir, "c1"], { config: `${dir}/c.toml` });
@@ -204,3 +210,14 @@ Deno.test("a bad runtime value names its file and key once", async () => {
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** An image's account files in a rootfs (the tenant-a image's by default). */
+async function writeImageFiles(
+  rootfs: string,
+  passwd: string = TENANT_A_IMAGE.passwd,
+  group: string = TENANT_A_IMAGE.group,
+): Promise<void> {
+  await Deno.mkdir(`${rootfs}/etc`, { recursive: true });
+  await Deno.writeTextFile(`${rootfs}/etc/passwd`, passwd);
+  await Deno.writeTextFile(`${rootfs}/etc/group`, group);
+}

@@ -10,6 +10,7 @@
 
 import { deepEqual, equal } from "assert";
 import {
+  assertLookups,
   assertOutcome,
   assertStopsClean,
   CRUN_HANDLER,
@@ -54,6 +55,17 @@ for (const [index, row] of TABLE.rows.entries()) {
 
 Deno.test({
   ...options,
+  name: "CRI source: an image that grants the user no group is decided with no Pod lookup, by " +
+    "every create and exec; alice's creates asked for her Pod",
+  fn: async () => {
+    if (world === undefined) return;
+    const checked = await assertLookups(await world);
+    console.log(`CRI source: ${checked} judged records checked for where their groups came from`);
+  },
+});
+
+Deno.test({
+  ...options,
   name: "CRI source: creates asked containerd's CRI, execs found the container cache, " +
     "nothing asked the kubelet",
   fn: async () => {
@@ -64,8 +76,9 @@ Deno.test({
       .filter((r) => r.msg === "decision" && r.source !== undefined);
     const by = (command: string) =>
       [...new Set(judged.filter((r) => r.command === command).map((r) => r.source))].sort();
-    deepEqual(by("create"), ["containerd"]);
-    deepEqual(by("exec"), ["cache"]);
+    // (The row whose image grants nothing asked no source at all: "image".)
+    deepEqual(by("create"), ["containerd", "image"]);
+    deepEqual(by("exec"), ["cache", "image"]);
     // containerd wrote the image's name into each container's spec, and every record names it.
     deepEqual([...new Set(judged.map((r) => r.image))], [e2e.image]);
     const stored = await Array.fromAsync(Deno.readDir(`${e2e.dir}/state/containers`));

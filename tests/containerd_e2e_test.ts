@@ -8,6 +8,7 @@
 import { deepEqual, equal } from "assert";
 import { decisions } from "./support/wrapper.ts";
 import {
+  assertLookups,
   assertOutcome,
   assertStopsClean,
   CRUN_HANDLER,
@@ -71,6 +72,17 @@ Deno.test({
       equal(await Deno.stat(`${e2e.dir}/crun/k8s.io`).then((i) => i.isDirectory), true);
     }
     console.log(`e2e: ${execs.length} execs, every bundle from containerd's --pid-file`);
+  },
+});
+
+Deno.test({
+  ...options,
+  name: "e2e: an image that grants the user no group is decided with no Pod lookup, by " +
+    "every create and exec; alice's creates asked for her Pod",
+  fn: async () => {
+    if (world === undefined) return;
+    const checked = await assertLookups(await world);
+    console.log(`e2e: ${checked} judged records checked for where their groups came from`);
   },
 });
 

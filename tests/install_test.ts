@@ -284,7 +284,12 @@ nodeTest("install for CRI-O writes one drop-in and never edits crio.conf", async
     crio: {
       runtime: {
         runtimes: {
-          [HANDLER]: { runtime_path: HOST_WRAPPER, runtime_type: "oci", runtime_root: "/run/crun" },
+          [HANDLER]: {
+            runtime_path: HOST_WRAPPER,
+            runtime_type: "oci",
+            runtime_root: "/run/crun",
+            monitor_env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
+          },
         },
       },
     },
@@ -300,6 +305,27 @@ nodeTest("install for CRI-O writes one drop-in and never edits crio.conf", async
   equal(await Deno.stat(`${root}${DROP_IN}`).catch(() => undefined), undefined);
   equal(await Deno.readTextFile(`${root}/etc/crio/crio.conf`), crioConf);
 });
+
+nodeTest(
+  "install --dry-run for CRI-O warns that a conmon_env would keep monitor_env from conmon",
+  async (root) => {
+    await write(root, "/etc/crio/crio.conf", '[crio.runtime]\nconmon_env = ["FOO=1"]\n');
+    await write(root, "/usr/bin/crun", "#!/bin/sh\n");
+    const config = `${root}/c.toml`;
+    await Deno.writeTextFile(config, 'cri = "cri-o"\nruntime = "crun"\n');
+    const result = await install(root, "--cri", "crio", "--config", config, "--dry-run");
+    equal(result.code, 0, result.stderr);
+    match(
+      result.stderr,
+      /^warning: .*\/etc\/crio\/crio.conf: \[crio.runtime\] conmon_env replaces every handler's monitor_env/m,
+    );
+    equal(
+      await Deno.stat(`${root}${DROP_IN}`).catch(() => undefined),
+      undefined,
+      "a dry run writes nothing",
+    );
+  },
+);
 
 nodeTest("install for CRI-O refuses a handler another drop-in defines", async (root) => {
   await write(root, "/etc/crio/crio.conf.d/10-site.conf", `[crio.runtime.runtimes.${HANDLER}]\n`);

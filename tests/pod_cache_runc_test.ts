@@ -153,8 +153,10 @@ test("a Pod recreated under its name gets its own groups, and the old one's entr
       podFixture({ uid, runAsUser: 1000, runAsGroup: 1000, supplementalGroups: [50000] }),
     ];
     const bundle = `${w.dir}/new`;
+    // As the CRI computes them for the new Pod: the image's 50000, which it declares.
     await makeBundle(bundle, {
       rootfs: w.rootfs,
+      additionalGids: [1000, 50000],
       annotations: containerdAnnotations({ "io.kubernetes.cri.sandbox-uid": uid }),
     });
     const result = await runWrapper(["--root", w.root, "run", "new"], {

@@ -2,10 +2,11 @@
 # Installs the system packages the demo and the tests use: runc and crun (the
 # real low-level runtimes), openssl (test CAs), busybox-static (the test rootfs),
 # procps, GNU time (make bench), Prometheus (the metrics test scrapes the
-# exporter with it), and for the e2e containerd and umoci. Also unpacks Debian's
-# kubernetes-client (kubectl 1.20 with its old built-in kustomize) into
-# .tools/, where the deploy/ tests render the overlays with it; it is not
-# installed system-wide, so it never shadows a newer kubectl.
+# exporter with it), for the e2e containerd and umoci, and conmon (the CRI-O
+# tests drive the wrapper through it). Also unpacks Debian's kubernetes-client
+# (kubectl 1.20 with its old built-in kustomize) into .tools/, where the
+# deploy/ tests render the overlays with it; it is not installed system-wide,
+# so it never shadows a newer kubectl.
 # Needs root; without it, says what is missing and leaves the rest to the
 # tests, which report such prerequisites as skipped.
 set -euo pipefail
@@ -23,6 +24,8 @@ command -v prometheus >/dev/null || missing+=(prometheus)
 # The containerd e2e: containerd 1.6 (its CRI plugin) and umoci to build the image.
 command -v containerd >/dev/null || missing+=(containerd)
 command -v umoci >/dev/null || missing+=(umoci)
+# The CRI-O tests: conmon, which starts the runtime as CRI-O has it do.
+command -v conmon >/dev/null || missing+=(conmon)
 need_kubectl=0
 [ -x "$tools/kubernetes-client/usr/bin/kubectl" ] || need_kubectl=1
 [ ${#missing[@]} -eq 0 ] && [ $need_kubectl -eq 0 ] && exit 0

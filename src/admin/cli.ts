@@ -10,14 +10,20 @@ import { parseArgs } from "parse-args";
 import { loadConfig } from "../config/config.ts";
 import { configPath } from "../config/config_file.ts";
 import { ConfigError, describe, MESSAGE_PREFIX, WrapperError } from "../core/errors.ts";
-import { containerdSocketPresent, containerdSource } from "../pod_source/containerd_source.ts";
-import { kubeletSource } from "../pod_source/kubelet_source.ts";
-import { chainSources } from "../pod_source/pod_source.ts";
+import { nodePodSources } from "../pod_source/node_sources.ts";
 import { podFileSource } from "../pod_source/pod_file_source.ts";
 import { lowLevelRuntime } from "../runtime/runtime.ts";
 import { handOff } from "../runtime/handoff.ts";
-import { flavourOf } from "../runtime/runtime_binary.ts";
+import {
+  defaultStateRoot,
+  findRuntime,
+  flavourOf,
+  RUNTIME_DIRS,
+  runtimeBinary,
+} from "../runtime/runtime_binary.ts";
+import { imageFiles } from "../spec/image_files.ts";
 import { specFiles } from "../spec/spec_files.ts";
+import { createRecords } from "../state/create_record.ts";
 import { parseDuration } from "../observe/duration.ts";
 import { METRICS_USAGE } from "../observe/metrics_command.ts";
 import { readReport } from "../observe/report_reader.ts";
@@ -53,15 +59,19 @@ Run 'strict-supplementalgroups <command> --help' for a command's options.`,
 Validates a configuration file (default: ${CONFIG_DEFAULT}) and lists every
 problem with its file, line, key and value. Exit status 1 when there is one.`,
   explain: `usage: strict-supplementalgroups explain --bundle DIR [--exec] [--process FILE]
-                 [--user UID[:GID]] [--additional-gids GID]... [--pod FILE]
-                 [--config FILE] [--json]
+                 [--user UID[:GID]] [--additional-gids GID]... [--root DIR]
+                 [--pod FILE] [--config FILE] [--json]
 
 Shows the decision the wrapper would make for the bundle's container, made by
 the wrapper's own decision path: its create, or with --exec, --process,
 --user or --additional-gids an exec into it, judged by the configured
 runtime's rules (a crun exec without a user, for one, depends on crun's
-version). It prints the identity, the gids before and after, the gids
-dropped, the policy verdicts and the outcome. The Pod comes from --pod (a
+version). A create reads the image's /etc/passwd and /etc/group inside the
+bundle's rootfs: only the groups the image grants the user may be dropped;
+an exec is judged on what its container's create found (kept per runtime
+state root: give the CRI's --root). It prints the identity, the gids before
+and after, the gids the image grants, the gids dropped, the policy verdicts
+and the outcome. The Pod comes from --pod (a
 Pod or PodList JSON file) or else from where the wrapper would look it up:
 containerd's CRI (the bundle directory's name is the container id), then
 the kubelet. Nothing is modified.
@@ -72,6 +82,8 @@ options:
   --process FILE          the exec's process file
   --user UID[:GID]        the exec's -u
   --additional-gids GID   the exec's -g (runc only; repeat for several)
+  --root DIR              the runtime's state root, as the CRI passes it (containerd:
+                          /run/containerd/runc/k8s.io; CRI-O: the handler's runtime_root)
   --pod FILE              the Pod (or a PodList) instead of asking the kubelet
   --config FILE           the configuration (default: ${CONFIG_DEFAULT})
   --json                  print the decision record as JSON (the wrapper's log
@@ -188,6 +200,15 @@ async function _checkConfig(args: readonly string[]): Promise<number> {
       `${location.path}: ok (cri ${config.cri}, mode ${config.mode}, runtime ${config.runtime}, ` +
         `${config.policy.namespaces.length} namespace policies)`,
     );
+    // CRI-O's conmon gives the runtime no PATH unless the handler's monitor_env sets one.
+    if (config.cri === "cri-o" && runtimeBinary(config.runtime, undefined) === undefined) {
+      console.error(
+        `warning: ${location.path}: runtime ${JSON.stringify(config.runtime)} is in none of ` +
+          `${RUNTIME_DIRS.join(", ")}: under CRI-O, whose conmon passes the handler's ` +
+          "monitor_env and nothing else, it is found only if that sets a PATH that holds " +
+          "it; name it by its absolute path",
+      );
+    }
     return 0;
   } catch (error) {
     // One problem per line here, where the wrapper's refusals join them on one.
@@ -256,6 +277,7 @@ async function _explain(args: readonly string[]): Promise<number> {
       process: { type: "string" },
       user: { type: "string" },
       "additional-gids": { type: "string", multiple: true },
+      root: { type: "string" },
       pod: { type: "string" },
       config: { type: "string" },
       json: { type: "boolean", default: false },
@@ -275,16 +297,24 @@ async function _explain(args: readonly string[]): Promise<number> {
       process: values.process === undefined ? undefined : resolve(values.process),
       user: values.user,
       additionalGids: values["additional-gids"],
+      root: values.root,
     },
     { ...config, flavour: flavourOf(config.runtime) },
     {
       specs: specFiles,
+      image: imageFiles,
+      created: createRecords(
+        `${config.stateDir}/creates`,
+        defaultStateRoot(config.runtime),
+        (why) => console.error(`warning: create record not used: ${why}`),
+      ),
+      // The wrapper's own sources, in its order; never stored into here.
       pods: values.pod !== undefined
         ? podFileSource(values.pod, (path) => specFiles.read(path))
-        : config.cri === "containerd" && containerdSocketPresent(config)
-        ? chainSources([containerdSource(config), kubeletSource(config)])
-        : kubeletSource(config),
-      rules: () => lowLevelRuntime(config.runtime).rules(),
+        : nodePodSources(config, {
+          warn: (msg, fields) => console.error(`warning: ${msg} ${JSON.stringify(fields ?? {})}`),
+        }).pods,
+      rules: () => lowLevelRuntime(findRuntime(config.runtime)).rules(),
     },
   );
   console.log(values.json ? JSON.stringify(record, null, 2) : formatDecision(record));

@@ -8,7 +8,7 @@
  */
 
 import type { JudgeSettings } from "../config/config.ts";
-import { type DecisionRecord, judgedRecord } from "../core/decision_record.ts";
+import { type DecisionRecord, IMAGE_SOURCE, judgedRecord } from "../core/decision_record.ts";
 import { UsageError } from "../core/errors.ts";
 import { type Flavour, parseInvocation } from "../runtime/argv.ts";
 import { decide, type DecideSeams } from "../wrapper/decide.ts";
@@ -26,6 +26,8 @@ export interface ExplainRequest {
   readonly user?: string | undefined;
   /** The exec's `-g` values, runc only (implies an exec). */
   readonly additionalGids?: readonly string[] | undefined;
+  /** The runtime's state root as the CRI passes it (`--root`): an exec's create record is kept per root. */
+  readonly root?: string | undefined;
 }
 
 /**
@@ -46,8 +48,10 @@ export async function explain(
   const id = bundle.slice(bundle.lastIndexOf("/") + 1);
   const exec = request.exec || request.process !== undefined || request.user !== undefined ||
     (request.additionalGids ?? []).length > 0;
+  const root = request.root === undefined ? [] : ["--root", request.root];
   const argv = exec
     ? [
+      ...root,
       "exec",
       ...(request.process === undefined ? [] : ["--process", request.process]),
       ...(request.user === undefined ? [] : ["--user", request.user]),
@@ -55,7 +59,7 @@ export async function explain(
       id,
       ...(request.process === undefined ? ["id"] : []),
     ]
-    : ["create", "--bundle", bundle, id];
+    : [...root, "create", "--bundle", bundle, id];
   const parsed = requestOf(parseInvocation(argv, settings.flavour), { cwd: bundle });
   if (parsed.kind !== "create" && parsed.kind !== "exec") {
     throw new UsageError(`explain: ${argv.join(" ")} is not a create or an exec`);
@@ -117,13 +121,29 @@ export function formatDecision(record: DecisionRecord): string {
     ["gids before", list(record.gids.before)],
     ["gids after", list(record.gids.after)],
     ["dropped", list(record.gids.dropped)],
-    ["entitled", list(record.entitled)],
+    [
+      "image grants",
+      record.imageGids === undefined ? "not known: any gid the Pod does not entitle may go" : list(
+        record.imageGids,
+      ),
+    ],
+    ["entitled", record.entitled === undefined ? "not asked" : list(record.entitled)],
     ["policy rules", record.policy.rules],
     ...(record.policy.violations.length === 0
       ? [["policy", "ok"] as [string, string]]
       : record.policy.violations.map((v) => ["policy", v.message] as [string, string])),
-    ["pod policy", `supplementalGroupsPolicy ${record.supplementalGroupsPolicy}`],
-    ["pod source", `${record.source} (${record.lookupMs} ms)`],
+    ...(record.supplementalGroupsPolicy === undefined
+      ? []
+      : [["pod policy", `supplementalGroupsPolicy ${record.supplementalGroupsPolicy}`] as [
+        string,
+        string,
+      ]]),
+    [
+      "pod source",
+      record.source === IMAGE_SOURCE
+        ? "none needed: the image grants the user no gid of the list"
+        : `${record.source} (${record.lookupMs} ms)`,
+    ],
     ["outcome", outcome],
   ]);
 }

@@ -228,6 +228,8 @@ for (const row of ROWS) {
       { ...config, flavour: flavourOf(config.runtime) },
       {
         specs: explained.specs,
+        image: explained.image,
+        created: explained.created(config.runtime),
         pods: explained.source,
         rules: () => explained.runtime(config.runtime).rules(),
       },

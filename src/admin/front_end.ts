@@ -16,11 +16,15 @@
  * that runtime under its permission set; a record that is missing, not
  * root's, for another configuration file, or older than it, sends the call
  * to the Deno program, which rewrites it. Like the Deno program, it removes
- * `LD_PRELOAD` and `LD_LIBRARY_PATH` before the runtime starts. It reads no
- * TOML: the configuration has one reader.
+ * `LD_PRELOAD` and `LD_LIBRARY_PATH` before the runtime starts, and finds a
+ * runtime named without a path where the program finds it when there is no
+ * `PATH` (`RUNTIME_DIRS`). It reads no TOML: the configuration has one
+ * reader.
  *
  * @module
  */
+
+import { RUNTIME_DIRS } from "../runtime/runtime_binary.ts";
 
 /** A line only the front end's script has, to tell it from the program it fronts. */
 export const FRONT_END_MARK = "# strict-supplementalgroups-container-runtime: the front end";
@@ -75,7 +79,15 @@ if [ -f "$record" ] && [ ! -h "$record" ] && [ -O "$record" ] && [ -O "\${record
   [ "$from" = "$config" ] && [ "$state" = "$seen" ] && [ -n "$runtime" ] &&
   { [ "$seen" = absent ] || [ "$record" -nt "$config" ]; }; then
   unset LD_PRELOAD LD_LIBRARY_PATH
-  exec "$runtime" "$@"
+  case $runtime in
+    */*) exec "$runtime" "$@" ;;
+  esac
+  [ -n "\${PATH-}" ] && exec "$runtime" "$@"
+  # No PATH (CRI-O's conmon passes none unless monitor_env sets one): a bare
+  # name is looked up where the wrapper program looks it up.
+  for dir in ${RUNTIME_DIRS.join(" ")}; do
+    [ -f "$dir/$runtime" ] && exec "$dir/$runtime" "$@"
+  done
 fi
 exec "$program" "$@"
 `;

@@ -12,10 +12,10 @@
 
 import { createTwoFilesPatch } from "diff";
 import { parseConfig } from "../config/config.ts";
-import { DEFAULT_CONFIG_PATH, RUNTIME_RECORD } from "../config/config_file.ts";
+import { DEFAULT_CONFIG_PATH, passThroughSettings, RUNTIME_RECORD } from "../config/config_file.ts";
 import type { Cri } from "../core/container_identity.ts";
 import { describe, InstallError } from "../core/errors.ts";
-import { DEFAULT_RUNTIME, passThroughSettings } from "../runtime/runtime_binary.ts";
+import { DEFAULT_RUNTIME, RUNTIME_DIRS } from "../runtime/runtime_binary.ts";
 import { FRONT_END_MARK, frontEndScript } from "./front_end.ts";
 import { writeFileAtomic } from "../spec/atomic_write.ts";
 import {
@@ -23,7 +23,13 @@ import {
   type HandlerOptions,
   removeContainerdHandler,
 } from "./install_containerd.ts";
-import { assertNoOtherHandler, CRIO_DROP_IN, crioDropIn, isOurDropIn } from "./install_crio.ts";
+import {
+  assertNoOtherHandler,
+  CRIO_DROP_IN,
+  crioDropIn,
+  crioEnvWarnings,
+  isOurDropIn,
+} from "./install_crio.ts";
 
 /** Where the wrapper lives on the node, as the host sees it (the CRI's `BinaryName`). */
 export const HOST_WRAPPER = "/usr/local/bin/strict-supplementalgroups-container-runtime";
@@ -62,16 +68,6 @@ const RELOAD: Readonly<Record<Cri, { argv: string[]; why: string }>> = {
     why: "CRI-O re-reads its runtime handlers on reload",
   },
 };
-
-/** Directories searched on the node for a runtime named without a path. */
-const RUNTIME_DIRS = [
-  "/usr/local/sbin",
-  "/usr/local/bin",
-  "/usr/sbin",
-  "/usr/bin",
-  "/sbin",
-  "/bin",
-];
 
 /** What `install`/`uninstall` act on. */
 export interface InstallOptions {
@@ -196,7 +192,9 @@ export async function planInstall(options: InstallOptions): Promise<Plan> {
   if (options.cri === "containerd") {
     warnings.push(...await _planContainerd(host.criConfig, handler, steps, notes));
   } else {
-    await _planCrio(host.criConfig, options.hostRoot, { handler, runtime }, steps, notes);
+    warnings.push(
+      ...await _planCrio(host.criConfig, options.hostRoot, { handler, runtime }, steps, notes),
+    );
   }
   return { steps, notes, warnings, reload: _reload(options, steps, host.criConfig) };
 }
@@ -376,15 +374,16 @@ async function _planContainerd(
   return edit.warnings;
 }
 
-/** Plans the CRI-O drop-in. */
+/** Plans the CRI-O drop-in; returns warnings about the other CRI-O files. */
 async function _planCrio(
   path: string,
   hostRoot: string,
   wanted: { handler: HandlerOptions; runtime: string },
   steps: FileStep[],
   notes: string[],
-): Promise<void> {
-  assertNoOtherHandler(await _crioConfigs(path, hostRoot), wanted.handler.handler);
+): Promise<string[]> {
+  const others = await _crioConfigs(path, hostRoot);
+  assertNoOtherHandler(others, wanted.handler.handler);
   const before = await _readText(path, "CRI-O drop-in");
   if (before !== undefined && !isOurDropIn(before)) {
     throw new InstallError(`${path}: exists and was not written by this tool`);
@@ -395,6 +394,7 @@ async function _planCrio(
   } else {
     steps.push(_textStep(path, before, after, `CRI-O drop-in: handler ${wanted.handler.handler}`));
   }
+  return crioEnvWarnings(others);
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 
 import { describe, InstallError } from "../core/errors.ts";
-import { flavourOf } from "../runtime/runtime_binary.ts";
+import { DEFAULT_PATH, defaultStateRoot, RUNTIME_DIRS } from "../runtime/runtime_binary.ts";
 import { parseToml, tomlKey } from "../config/toml.ts";
 import type { HandlerOptions } from "./install_containerd.ts";
 
@@ -18,7 +18,12 @@ export const CRIO_DROP_IN = "99-strict-supplementalgroups.conf";
 const HEADER = "# Added by `strict-supplementalgroups install`; `uninstall` removes this file.";
 
 /**
- * The drop-in's text.
+ * The drop-in's text. CRI-O starts the runtime for a create and for an
+ * ExecSync through conmon, whose environment is exactly the handler's
+ * `monitor_env` (cri-o internal/oci/runtime_oci.go): a handler defined in a
+ * drop-in gets no `PATH` unless it sets one there, so the drop-in sets the
+ * one CRI-O's own default handler has. The wrapper's configuration is
+ * found at its default path, never through CRI-O's environment.
  *
  * @param options Handler name and wrapper path (`runtime_path`).
  * @param runtime The low-level runtime the wrapper hands off to; its state
@@ -33,18 +38,63 @@ const HEADER = "# Added by `strict-supplementalgroups install`; `uninstall` remo
  * const text = crioDropIn({ handler: "ssg", binary: "/usr/local/bin/ssg" }, "crun");
  * match(text, /^\[crio\.runtime\.runtimes\.ssg\]$/m);
  * match(text, /^runtime_root = "\/run\/crun"$/m);
+ * match(text, /^monitor_env = \["PATH=\/usr\/local\/sbin:/m);
  * ```
  */
 export function crioDropIn(options: HandlerOptions, runtime: string): string {
-  const root = flavourOf(runtime) === "crun" ? "/run/crun" : "/run/runc";
   return [
     HEADER,
     `[crio.runtime.runtimes.${tomlKey(options.handler)}]`,
     `runtime_path = ${JSON.stringify(options.binary)}`,
     `runtime_type = "oci"`,
-    `runtime_root = ${JSON.stringify(root)}`,
+    `runtime_root = ${JSON.stringify(defaultStateRoot(runtime))}`,
+    `monitor_env = [${JSON.stringify(`PATH=${DEFAULT_PATH}`)}]`,
     "",
   ].join("\n");
+}
+
+/**
+ * What in CRI-O's other config files keeps the handler's `monitor_env` from
+ * reaching conmon: the deprecated `[crio.runtime] conmon_env`, which
+ * replaces every handler's `monitor_env` when set (cri-o pkg/config
+ * TranslateMonitorFieldsForHandler).
+ *
+ * @param files `crio.conf` and the other drop-ins, with their text.
+ * @returns Warnings for the operator.
+ *
+ * @example
+ * ```ts
+ * import { deepEqual, equal } from "assert";
+ * import { crioEnvWarnings } from "./install_crio.ts";
+ *
+ * deepEqual(crioEnvWarnings([{ path: "crio.conf", text: "[crio.runtime]\n" }]), []);
+ * const [warning] = crioEnvWarnings([
+ *   { path: "crio.conf", text: '[crio.runtime]\nconmon_env = ["X=1"]\n' },
+ * ]);
+ * equal(warning?.startsWith("crio.conf: [crio.runtime] conmon_env replaces"), true);
+ * ```
+ */
+export function crioEnvWarnings(files: readonly { path: string; text: string }[]): string[] {
+  const warnings: string[] = [];
+  for (const { path, text } of files) {
+    let config: Record<string, unknown>;
+    try {
+      config = parseToml(text, path);
+    } catch {
+      continue; // assertNoOtherHandler reports it.
+    }
+    const runtime = (config.crio as Record<string, unknown> | undefined)?.runtime as
+      | Record<string, unknown>
+      | undefined;
+    if (Array.isArray(runtime?.conmon_env) && runtime.conmon_env.length > 0) {
+      warnings.push(
+        `${path}: [crio.runtime] conmon_env replaces every handler's monitor_env, so the ` +
+          `runtime gets no PATH from this handler: the wrapper then looks for it in ` +
+          `${RUNTIME_DIRS.join(", ")}`,
+      );
+    }
+  }
+  return warnings;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { deepEqual, ok, throws } from "assert";
 import { parsePlainToml as parse } from "../../tests/support/plain_toml.ts";
-import { assertNoOtherHandler, crioDropIn, isOurDropIn } from "./install_crio.ts";
+import { assertNoOtherHandler, crioDropIn, crioEnvWarnings, isOurDropIn } from "./install_crio.ts";
 
 const OPTIONS = { handler: "strict-supplementalgroups", binary: "/usr/local/bin/ssgcr" };
 
@@ -11,7 +11,7 @@ for (
     ["/usr/local/bin/crun", "/run/crun"],
   ] as const
 ) {
-  Deno.test(`crioDropIn() with runtime ${runtime} sets runtime_root ${root}`, () => {
+  Deno.test(`crioDropIn() with runtime ${runtime} sets runtime_root ${root} and conmon's PATH`, () => {
     const text = crioDropIn(OPTIONS, runtime);
     ok(isOurDropIn(text));
     deepEqual(parse(text), {
@@ -22,6 +22,8 @@ for (
               runtime_path: OPTIONS.binary,
               runtime_type: "oci",
               runtime_root: root,
+              // conmon's whole environment (CRI-O's default handler's PATH).
+              monitor_env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
             },
           },
         },
@@ -54,4 +56,14 @@ Deno.test("assertNoOtherHandler() refuses a CRI-O file it cannot read", () => {
 
 Deno.test("isOurDropIn() does not claim an operator's file", () => {
   ok(!isOurDropIn('[crio.runtime.runtimes.strict-supplementalgroups]\nruntime_path = "/x"\n'));
+});
+
+Deno.test("crioEnvWarnings() names a conmon_env that would replace the handler's monitor_env", () => {
+  deepEqual(
+    crioEnvWarnings([
+      { path: "/etc/crio/crio.conf", text: '[crio.runtime]\nconmon_env = ["PATH=/x"]\n' },
+      { path: "/etc/crio/crio.conf.d/10-empty.conf", text: "[crio.runtime]\nconmon_env = []\n" },
+    ]).map((warning) => warning.slice(0, warning.indexOf(":"))),
+    ["/etc/crio/crio.conf"],
+  );
 });

@@ -11,7 +11,6 @@
 
 import { type AnnotationKeys, type Cri, CRI_ANNOTATIONS } from "../core/container_identity.ts";
 import type { Mode } from "../core/decision.ts";
-import { ConfigError } from "../core/errors.ts";
 import {
   type IdRange,
   type NamespacePolicy,
@@ -27,6 +26,7 @@ import {
   readConfigText,
 } from "./config_file.ts";
 import { DEFAULT_RUNTIME, validateRuntime } from "../runtime/runtime_binary.ts";
+import { ConfigReader } from "./config_reader.ts";
 import { parseToml } from "./toml.ts";
 
 /** Log settings (`[logging]`). */
@@ -191,7 +191,7 @@ const MAX_ID = 4294967295;
 export function parseConfig(text: string | undefined, path: string): Config {
   if (text === undefined) return DEFAULT_CONFIG;
   const table = parseToml(text, path);
-  const reader = new _Reader(text, path);
+  const reader = new ConfigReader(text, path);
   const top = reader.table(table, "", [
     "runtime",
     "kubelet-url",
@@ -295,127 +295,6 @@ export function parseConfig(text: string | undefined, path: string): Config {
   return _deepFreeze(config);
 }
 
-class _Reader {
-  readonly #lines: string[];
-  readonly #path: string;
-  readonly #problems: string[] = [];
-
-  constructor(text: string, path: string) {
-    this.#lines = text.split("\n");
-    this.#path = path;
-  }
-
-  table(value: unknown, name: string, known: readonly string[]): Record<string, unknown> {
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-      this.problem(name, value, "must be a table");
-      return {};
-    }
-    const table = value as Record<string, unknown>;
-    for (const key of Object.keys(table)) {
-      if (!known.includes(key)) this.problem(_join(name, key), table[key], "unknown key");
-    }
-    return table;
-  }
-
-  check<T>(
-    table: Record<string, unknown>,
-    section: string,
-    key: string,
-    validate: (value: unknown) => T,
-    fallback: T,
-  ): T {
-    if (!(key in table)) return fallback;
-    try {
-      return validate(table[key]);
-    } catch (error) {
-      this.problem(_join(section, key), table[key], (error as Error).message);
-      return fallback;
-    }
-  }
-
-  choice<T extends string>(
-    table: Record<string, unknown>,
-    section: string,
-    key: string,
-    allowed: readonly T[],
-    fallback: T,
-  ): T {
-    return this.check(table, section, key, (value) => {
-      if (!allowed.includes(value as T)) throw new Error(`must be one of ${allowed.join(", ")}`);
-      return value as T;
-    }, fallback);
-  }
-
-  boolean(table: Record<string, unknown>, section: string, key: string, fallback: boolean) {
-    return this.check(table, section, key, (value) => {
-      if (typeof value !== "boolean") throw new Error("must be true or false");
-      return value;
-    }, fallback);
-  }
-
-  count(
-    table: Record<string, unknown>,
-    section: string,
-    key: string,
-    fallback: number,
-    min: number,
-  ): number {
-    return this.check(table, section, key, (value) => {
-      if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
-        throw new Error(`must be a whole number of at least ${min}`);
-      }
-      return value;
-    }, fallback);
-  }
-
-  absolutePath(table: Record<string, unknown>, section: string, key: string, fallback: string) {
-    return this.check(table, section, key, (value) => {
-      if (typeof value !== "string" || !value.startsWith("/")) {
-        throw new Error("must be an absolute path");
-      }
-      return value;
-    }, fallback);
-  }
-
-  annotation(table: Record<string, unknown>, key: string, fallback: string): string {
-    return this.check(table, "", key, (value) => {
-      if (typeof value !== "string" || !/^[A-Za-z0-9][A-Za-z0-9._\/-]*$/.test(value)) {
-        throw new Error("must be an annotation key");
-      }
-      return value;
-    }, fallback);
-  }
-
-  finish(): void {
-    if (this.#problems.length > 0) throw new ConfigError(this.#problems);
-  }
-
-  problem(key: string, value: unknown, reason: string): void {
-    const line = this.#lineOf(key);
-    const at = line === undefined ? this.#path : `${this.#path}:${line}`;
-    this.#problems.push(`${at}: ${key} = ${_show(value)}: ${reason}`);
-  }
-
-  /** The line that sets a key, found by its last dotted part within its table. */
-  #lineOf(key: string): number | undefined {
-    const parts = key.split(".");
-    const leaf = parts.pop()!;
-    const header = parts.join(".");
-    let inTable = header === "";
-    for (const [index, raw] of this.#lines.entries()) {
-      const line = raw.trim();
-      const section = /^\[([^\]]+)\]/.exec(line)?.[1]?.trim();
-      if (section !== undefined) {
-        inTable = section === header;
-        if (section === key) return index + 1;
-        continue;
-      }
-      if (inTable && new RegExp(`^["']?${_escape(leaf)}["']?\\s*=`).test(line)) return index + 1;
-    }
-    return undefined;
-  }
-}
-
 /**
  * Loads the configuration the wrapper runs with: the file that
  * `STRICT_SUPPLEMENTALGROUPS_CONFIG` names, else the default file, else
@@ -429,7 +308,7 @@ export async function loadConfig(location: ConfigLocation = configPath()): Promi
   return parseConfig(await readConfigText(location), location.path);
 }
 
-function _policy(reader: _Reader, value: unknown): Policy {
+function _policy(reader: ConfigReader, value: unknown): Policy {
   if (value === undefined) return OPEN_POLICY;
   const table = reader.table(value, "policy", [
     ...Object.keys(RULE_KEYS),
@@ -463,7 +342,7 @@ function _policy(reader: _Reader, value: unknown): Policy {
 
 /** The rules a table sets (absent keys are left out, to be inherited). */
 function _rules(
-  reader: _Reader,
+  reader: ConfigReader,
   table: Record<string, unknown>,
   section: string,
 ): Partial<{ -readonly [K in keyof PolicyRules]: PolicyRules[K] }> {
@@ -548,19 +427,6 @@ function _serverName(value: unknown): string {
     throw new Error("must be a DNS name or IP address");
   }
   return value;
-}
-
-function _join(section: string, key: string): string {
-  return section === "" ? key : `${section}.${key}`;
-}
-
-function _show(value: unknown): string {
-  if (typeof value === "object" && value !== null) return Array.isArray(value) ? "[…]" : "{…}";
-  return JSON.stringify(value) ?? String(value);
-}
-
-function _escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 function _deepFreeze<T>(value: T): T {

@@ -1,12 +1,14 @@
 /**
- * Where the configuration file is, and its text. The pass-through path loads
- * this module and `runtime/runtime_binary.ts` only, so it never pays for
- * the TOML parser unless the file sets `runtime`.
+ * Where the configuration file is, its text, and the little pass-through
+ * needs of it. The pass-through path loads this module and
+ * `runtime/runtime_binary.ts` only, so it never pays for the TOML parser
+ * unless the file sets `runtime` or `state-dir`.
  *
  * @module
  */
 
 import { ConfigError } from "../core/errors.ts";
+import { DEFAULT_RUNTIME, validateRuntime } from "../runtime/runtime_binary.ts";
 
 /** The default configuration file. */
 export const DEFAULT_CONFIG_PATH = "/etc/strict-supplementalgroups-container-runtime/config.toml";
@@ -60,4 +62,61 @@ export async function readConfigText(location: ConfigLocation): Promise<string |
       cause: error,
     });
   }
+}
+
+/** What pass-through needs of the configuration. */
+export interface PassThroughSettings {
+  /** The runtime to hand off to. */
+  readonly runtime: string;
+  /** Where the pass-through record goes. */
+  readonly stateDir: string;
+}
+
+/**
+ * The `runtime` and `state-dir` values of a configuration text, validated
+ * by the configuration's own reader (same messages as a full load). The
+ * TOML parser is imported only when the text sets one of them.
+ *
+ * @param text The configuration text (`undefined` for defaults).
+ * @param path The file, for messages.
+ * @returns The settings.
+ * @throws {ConfigError} When the text is not TOML or a value is invalid.
+ *
+ * @example
+ * ```ts
+ * import { deepEqual, rejects } from "assert";
+ * import { passThroughSettings } from "./config_file.ts";
+ *
+ * deepEqual(await passThroughSettings('mode = "audit"\n', "c.toml"), {
+ *   runtime: "runc",
+ *   stateDir: "/run/strict-supplementalgroups",
+ * });
+ * deepEqual(await passThroughSettings('state-dir = "/run/s"\nruntime = "crun"\n', "c.toml"), {
+ *   runtime: "crun",
+ *   stateDir: "/run/s",
+ * });
+ * await rejects(passThroughSettings('state-dir = "run"\n', "c.toml"), {
+ *   message: 'c.toml:1: state-dir = "run": must be an absolute path',
+ * });
+ * ```
+ */
+export async function passThroughSettings(
+  text: string | undefined,
+  path: string,
+): Promise<PassThroughSettings> {
+  if (text === undefined || !/^\s*["']?(runtime|state-dir)["']?\s*=/m.test(text)) {
+    return { runtime: DEFAULT_RUNTIME, stateDir: DEFAULT_STATE_DIR };
+  }
+  const [{ parseToml }, { ConfigReader }] = await Promise.all([
+    import("./toml.ts"),
+    import("./config_reader.ts"),
+  ]);
+  const table = parseToml(text, path);
+  const reader = new ConfigReader(text, path);
+  const settings = {
+    runtime: reader.check(table, "", "runtime", validateRuntime, DEFAULT_RUNTIME),
+    stateDir: reader.absolutePath(table, "", "state-dir", DEFAULT_STATE_DIR),
+  };
+  reader.finish();
+  return settings;
 }

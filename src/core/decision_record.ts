@@ -107,17 +107,23 @@ export interface JudgedRecord extends Subject {
   readonly identityFrom: string;
   /** The supplementary gids: as the runtime would apply them, what enforce keeps, what it drops. */
   readonly gids: GidChange;
-  /** The gids the Pod entitles the process to. */
-  readonly entitled: readonly number[];
+  /**
+   * The gids the image grants the user, the only ones enforce may drop (read
+   * at the create, recorded for its execs); absent when not known, and then
+   * any gid the Pod does not entitle may be dropped.
+   */
+  readonly imageGids?: readonly number[];
+  /** The gids the Pod entitles the process to; absent when the Pod was not looked up. */
+  readonly entitled?: readonly number[];
   /** The policy scope that applied and the identity's violations of it. */
   readonly policy: { readonly rules: string; readonly violations: readonly Violation[] };
   /** The refusal message (reasons joined), with `verdict: "refuse"`. */
   readonly refusal?: string;
   /** The first reason's kind, with `verdict: "refuse"`. */
   readonly cause?: RefusalCause;
-  /** The Pod's `supplementalGroupsPolicy`. */
-  readonly supplementalGroupsPolicy: string;
-  /** Which Pod source answered. */
+  /** The Pod's `supplementalGroupsPolicy`, when the Pod was looked up. */
+  readonly supplementalGroupsPolicy?: string;
+  /** Which Pod source answered, or `image` when no gid needed the Pod. */
   readonly source: string;
   /** How long it took. */
   readonly lookupMs: number;
@@ -142,8 +148,10 @@ export interface JudgedParts {
   readonly pod: PodRef;
   /** The identity that was judged. */
   readonly identity: AppliedIdentity;
-  /** The Pod's facts. */
-  readonly facts: PodFacts;
+  /** The gids the image grants the user, when known. */
+  readonly imageGids?: readonly number[] | undefined;
+  /** The Pod's facts, when it was looked up. */
+  readonly facts?: PodFacts | undefined;
   /** The judgement. */
   readonly judgement: Judgement;
   /** The lookup. */
@@ -172,16 +180,17 @@ export interface JudgedParts {
  * };
  * const judgement = judge({
  *   mode: "enforce", policy: OPEN_POLICY, namespace: "tenant-a", podName: "tenant-a/app",
- *   identity, groups: { supplementalGroups: [] },
+ *   identity, droppable: new Set([50000]), groups: { supplementalGroups: [] },
  * });
  * const record = judgedRecord({
  *   subject: { container: "c1", command: "create", spec: "/b/config.json" },
  *   mode: "enforce",
  *   pod: { namespace: "tenant-a", name: "app", uid: "u1", container: "main" },
- *   identity, facts, judgement, lookup: { source: "kubelet", ms: 12.345 },
+ *   identity, imageGids: [50000], facts, judgement, lookup: { source: "kubelet", ms: 12.345 },
  * });
  * equal(record.verdict, "rewrite");
  * deepEqual(record.gids, { before: [1000, 50000], after: [1000], dropped: [50000] });
+ * deepEqual(record.imageGids, [50000]);
  * equal(record.lookupMs, 12.35);
  * ```
  */
@@ -199,12 +208,15 @@ export function judgedRecord(parts: JudgedParts, timings?: Timings): JudgedRecor
     gid: parts.identity.user.gid,
     identityFrom: parts.identity.from,
     gids: judgement.gids,
-    entitled: [...judgement.entitled],
+    ...(parts.imageGids === undefined ? {} : { imageGids: [...parts.imageGids] }),
+    ...(parts.facts === undefined ? {} : { entitled: [...judgement.entitled] }),
     policy: { rules: judgement.rulesSource, violations: judgement.violations },
     ...(outcome.kind === "refuse"
       ? { refusal: outcome.reasons.join("; "), cause: outcome.cause }
       : {}),
-    supplementalGroupsPolicy: parts.facts.supplementalGroupsPolicy,
+    ...(parts.facts === undefined
+      ? {}
+      : { supplementalGroupsPolicy: parts.facts.supplementalGroupsPolicy }),
     source: parts.lookup.source,
     lookupMs: milliseconds(parts.lookup.ms),
     ...(parts.lookup.missed?.length ? { missed: [...parts.lookup.missed] } : {}),
@@ -297,6 +309,12 @@ export function recordLevel(
   if (!("gids" in record)) return record.reason === POD_SANDBOX ? "debug" : "info";
   return record.verdict === "audit" || record.policy.violations.length > 0 ? "warn" : "info";
 }
+
+/**
+ * The `source` of a record whose Pod was not looked up: the image grants
+ * the user no gid of the list that only the Pod could entitle.
+ */
+export const IMAGE_SOURCE = "image";
 
 /** The reason of a Pod sandbox's record. */
 export const POD_SANDBOX = "pod sandbox";

@@ -8,8 +8,22 @@
  */
 
 import { decideGids, entitledGids, type Mode, type PodGroups } from "./decision.ts";
-import type { AppliedIdentity } from "./identity.ts";
+import type { AppliedIdentity, ProcessUser } from "./identity.ts";
 import { checkIdentity, type Policy, rulesFor, type Violation } from "./policy.ts";
+
+/**
+ * Which gids of a list the wrapper may take away: KEP-3619's `Strict`
+ * keeps every gid the kubelet put in the CRI's config (fsGroup, the Pod's
+ * supplementalGroups, PersistentVolume gids) and drops only what the image
+ * grants the user.
+ *
+ * - a set: only these, what the image grants the user (read at the
+ *   container's create, or recorded then for its execs);
+ * - `any`: any gid the Pod does not entitle, because what the image grants
+ *   is not known (an exec into a container whose create left no record, or
+ *   as another user), or the gids come from the exec's caller (runc's `-g`).
+ */
+export type Droppable = ReadonlySet<number> | "any";
 
 /** What is judged. */
 export interface JudgeInput {
@@ -23,8 +37,13 @@ export interface JudgeInput {
   readonly podName: string;
   /** The identity the runtime will apply. */
   readonly identity: AppliedIdentity;
-  /** The Pod's group fields for this container. */
-  readonly groups: PodGroups;
+  /** Which of its gids may be taken away. */
+  readonly droppable: Droppable;
+  /**
+   * The Pod's group fields for this container; absent when the Pod was not
+   * looked up, because {@linkcode podLookupNeeded} said no gid needs them.
+   */
+  readonly groups?: PodGroups | undefined;
 }
 
 /**
@@ -82,6 +101,54 @@ export type RefusalCause =
   | "usage"
   | "internal";
 
+/**
+ * Whether judging an identity needs the Pod's group fields: when its list
+ * holds a gid the wrapper may take away that only the Pod can entitle (not
+ * the process's own gid, not a namespace's `extra-gids`), or when the node
+ * policy judges the Pod's fsGroup. An image that grants the user no group
+ * the list carries, the common case, needs no Pod lookup at all.
+ *
+ * @param identity The identity the runtime will apply.
+ * @param droppable Which of its gids may be taken away.
+ * @param where The node policy and the Pod's namespace.
+ * @returns Whether the Pod must be looked up.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "assert";
+ * import { createIdentity } from "./identity.ts";
+ * import { podLookupNeeded } from "./judgement.ts";
+ * import { OPEN_POLICY } from "./policy.ts";
+ *
+ * const identity = createIdentity({ uid: 1000, gid: 1000, additionalGids: [1000, 50000, 60000] });
+ * const where = { policy: OPEN_POLICY, namespace: "tenant-a" };
+ * equal(podLookupNeeded(identity, new Set([50000]), where), true);
+ * equal(podLookupNeeded(identity, new Set(), where), false);
+ * equal(podLookupNeeded(identity, "any", where), true);
+ * ```
+ */
+export function podLookupNeeded(
+  identity: AppliedIdentity,
+  droppable: Droppable,
+  where: { readonly policy: Policy; readonly namespace: string },
+): boolean {
+  const { rules } = rulesFor(where.policy, where.namespace);
+  if (rules.fsGroup.rule !== "RunAsAny") return true;
+  const user = identity.user;
+  return _candidates(user, droppable, new Set([user.gid, ...rules.extraGids])).length > 0;
+}
+
+/** The gids of a list that may be taken away and that the given set does not keep. */
+function _candidates(
+  user: ProcessUser,
+  droppable: Droppable,
+  kept: ReadonlySet<number>,
+): number[] {
+  return user.additionalGids.filter((gid) =>
+    !kept.has(gid) && (droppable === "any" || droppable.has(gid))
+  );
+}
+
 /** A supplementary gid list as the runtime would apply it, what enforce keeps of it, what it drops. */
 export interface GidChange {
   /** As the runtime would apply it. */
@@ -107,8 +174,10 @@ export interface Judgement {
 }
 
 /**
- * Judges an identity. In `audit` mode nothing is refused; the judgement says
- * what `enforce` would do. Gids the wrapper cannot change (an exec's
+ * Judges an identity: of the gids it may take away (`droppable`), it keeps
+ * those the Pod entitles, and checks the result against the node policy.
+ * In `audit` mode nothing is refused; the judgement says what `enforce`
+ * would do. Gids the wrapper cannot change (an exec's
  * create-time list, which runc re-reads and crun keeps in its state) that
  * the Pod does not entitle refuse the exec: the container did not start
  * through the wrapper.
@@ -116,7 +185,7 @@ export interface Judgement {
  * @param input Mode, policy, Pod and identity.
  * @returns The judgement.
  *
- * @example The image's gid is dropped from a create
+ * @example The image's gid is dropped from a create; the kubelet's 60000 stays
  * ```ts
  * import { deepEqual } from "assert";
  * import { createIdentity } from "./identity.ts";
@@ -126,6 +195,7 @@ export interface Judgement {
  * const { outcome } = judge({
  *   mode: "enforce", policy: OPEN_POLICY, namespace: "tenant-a", podName: "tenant-a/app",
  *   identity: createIdentity({ uid: 1000, gid: 1000, additionalGids: [1000, 50000, 60000] }),
+ *   droppable: new Set([50000]),
  *   groups: { runAsGroup: 1000, supplementalGroups: [60000] },
  * });
  * deepEqual(outcome, { kind: "rewrite", after: [1000, 60000], dropped: [50000] });
@@ -141,16 +211,25 @@ export interface Judgement {
  * const { outcome } = judge({
  *   mode: "deny", policy: OPEN_POLICY, namespace: "ns", podName: "ns/web",
  *   identity: createIdentity({ uid: 1000, gid: 1000, additionalGids: [1000, 50000] }),
+ *   droppable: new Set([50000]),
  *   groups: { supplementalGroups: [] },
  * });
  * equal(outcome.kind === "refuse" && outcome.reasons[0]?.startsWith("gids 50000 are not"), true);
  * ```
  */
 export function judge(input: JudgeInput): Judgement {
-  const { identity: { user, fixedGids, rewrite }, mode } = input;
+  const { identity: { user, fixedGids, rewrite }, mode, droppable } = input;
   const { rules, source } = rulesFor(input.policy, input.namespace);
-  const entitled = entitledGids(user.gid, { ...input.groups, extraGids: rules.extraGids });
-  const decision = decideGids(user.additionalGids, entitled, mode);
+  const groups = input.groups ?? { supplementalGroups: [] };
+  const entitled = entitledGids(user.gid, { ...groups, extraGids: rules.extraGids });
+  if (input.groups === undefined && _candidates(user, droppable, entitled).length > 0) {
+    throw new Error("judge(): gids the image grants need the Pod's groups, which were not given");
+  }
+  // Every gid the wrapper may not take away is kept as if entitled.
+  const kept = droppable === "any"
+    ? entitled
+    : new Set([...entitled, ...user.additionalGids.filter((gid) => !droppable.has(gid))]);
+  const decision = decideGids(user.additionalGids, kept, mode);
   const fixedDropped = decision.dropped.filter((gid) =>
     user.additionalGids.slice(0, fixedGids).includes(gid)
   );
@@ -161,7 +240,7 @@ export function judge(input: JudgeInput): Judgement {
     additionalGids: decision.verdict === "deny" || fixedDropped.length > 0
       ? decision.before
       : decision.after,
-    fsGroup: input.groups.fsGroup,
+    fsGroup: groups.fsGroup,
   }, input.namespace);
 
   const reasons: string[] = [];

@@ -1,6 +1,6 @@
-import { deepEqual, equal } from "assert";
+import { deepEqual, equal, throws } from "assert";
 import { type AppliedIdentity, createIdentity, type ProcessUser } from "./identity.ts";
-import { judge, type JudgeInput, type Outcome } from "./judgement.ts";
+import { judge, type JudgeInput, type Outcome, podLookupNeeded } from "./judgement.ts";
 import { OPEN_POLICY, type Policy } from "./policy.ts";
 
 const POLICY: Policy = {
@@ -21,6 +21,7 @@ const input = (
   namespace: "user-alice",
   podName: "user-alice/app",
   identity: createIdentity(user ?? { uid: 1000, gid: 1000, additionalGids: [1000, 50000, 60000] }),
+  droppable: "any",
   groups: { runAsGroup: 1000, supplementalGroups: [60000] },
   ...overrides,
 });
@@ -132,4 +133,67 @@ Deno.test("judge() drops only the appended gids it may drop, and leaves a duplic
     after: [1000, 1000, 60000],
     dropped: [],
   });
+});
+
+Deno.test("judge() drops only what the image grants: a PersistentVolume's gid the Pod spec does not show stays", () => {
+  const open = { ...POLICY, defaults: OPEN_POLICY.defaults };
+  const a = judge(input({
+    policy: open,
+    user: { uid: 1000, gid: 1000, additionalGids: [1000, 50000, 60000, 61000] },
+    droppable: new Set([50000]),
+  }));
+  deepEqual(a.outcome, { kind: "rewrite", after: [1000, 60000, 61000], dropped: [50000] });
+  // The image's gid, declared by the Pod, stays too.
+  const declared = judge(input({
+    policy: open,
+    user: { uid: 1000, gid: 1000, additionalGids: [1000, 50000, 61000] },
+    droppable: new Set([50000]),
+    groups: { supplementalGroups: [50000] },
+  }));
+  equal(declared.outcome.kind, "unchanged");
+});
+
+Deno.test("judge() needs no Pod when the image grants nothing the list holds", () => {
+  const open = { ...POLICY, defaults: OPEN_POLICY.defaults };
+  const a = judge(input({
+    policy: open,
+    user: { uid: 2000, gid: 2000, additionalGids: [2000, 60000, 61000] },
+    droppable: new Set([50000]),
+    groups: undefined,
+  }));
+  deepEqual(a.outcome, { kind: "unchanged" });
+  deepEqual([...a.entitled], [2000]);
+});
+
+Deno.test("judge() will not drop what the image grants without the Pod's groups", () => {
+  throws(
+    () => judge(input({ droppable: new Set([50000]), groups: undefined })),
+    /need the Pod's groups/,
+  );
+});
+
+Deno.test("podLookupNeeded(): only for a droppable gid only the Pod can entitle, or an fs-group rule", () => {
+  const where = { policy: POLICY, namespace: "user-alice" };
+  const user = (additionalGids: number[]) =>
+    createIdentity({ uid: 1000, gid: 1000, additionalGids });
+  equal(podLookupNeeded(user([1000, 60000]), new Set([50000]), where), false);
+  equal(podLookupNeeded(user([1000, 50000]), new Set([50000]), where), true);
+  // The process's own gid, granted by the image too, is entitled without the Pod.
+  equal(podLookupNeeded(user([1000]), new Set([1000]), where), false);
+  // A namespace's extra-gids need no Pod either.
+  const storage = { policy: POLICY, namespace: "storage" };
+  equal(podLookupNeeded(user([1000, 7000]), new Set([7000]), storage), false);
+  equal(podLookupNeeded(user([1000, 60000]), "any", where), true);
+  equal(podLookupNeeded(user([1000]), "any", where), false);
+  const fsGroupRule = {
+    policy: {
+      ...POLICY,
+      defaults: {
+        ...POLICY.defaults,
+        fsGroup: { rule: "MustRunAs" as const, ranges: [{ min: 1, max: 9 }] },
+      },
+    },
+    namespace: "user-alice",
+  };
+  equal(podLookupNeeded(user([1000]), new Set(), fsGroupRule), true);
 });

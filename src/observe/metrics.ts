@@ -10,6 +10,7 @@
  * @module
  */
 
+import { IMAGE_SOURCE } from "../core/decision_record.ts";
 import type { Line } from "./lines.ts";
 import { type LoggedDecision, readLogLine } from "./logged_decision.ts";
 
@@ -171,7 +172,8 @@ export function makeMetrics(version: string): Metrics {
         add(violations, { rule: RULES.has(violation.rule) ? violation.rule : "other", namespace });
       }
       const lookup = decision.lookup;
-      if (lookup !== undefined) {
+      // A decision the image alone settled asked no source: it is no lookup.
+      if (lookup !== undefined && lookup.source !== IMAGE_SOURCE) {
         const source = SOURCE.test(lookup.source) ? lookup.source : "other";
         let series = lookupSeries.get(source);
         if (series === undefined) {

@@ -88,3 +88,16 @@ Deno.test("every family has its HELP and TYPE before its samples, once", () => {
   match(text, /^strict_supplementalgroups_log_lines_total\{kind="malformed"\} 1$/m);
   equal(text.endsWith("\n"), true);
 });
+
+Deno.test("a decision the image alone settled is counted, but is no Pod lookup", () => {
+  const metrics = makeMetrics("t");
+  metrics.countDecision(
+    decision({ verdict: "unchanged", lookup: { source: "image", seconds: 0, missed: [] } }),
+  );
+  const text = metrics.render();
+  deepEqual(
+    samples(text, "decisions_total"),
+    new Map([['{verdict="unchanged",mode="enforce",namespace="tenant-a"}', 1]]),
+  );
+  deepEqual(samples(text, "pod_lookup_duration_seconds_count"), new Map());
+});

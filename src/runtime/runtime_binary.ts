@@ -1,83 +1,41 @@
 /**
- * Which low-level runtime to hand off to, and in which grammar it speaks.
- * This is the only part of the configuration a pass-through command needs,
- * so it is read from the file's text, and the TOML parser is imported only
- * when the file actually sets `runtime`.
+ * The low-level runtime's binary: what a configured `runtime` may be, where
+ * a bare name is found, which grammar it speaks, and where it keeps its
+ * containers' state. The one owner of the runtime's location: the wrapper,
+ * its shell front end, `install` and `check-config` all ask here.
  *
  * @module
  */
 
-import { DEFAULT_STATE_DIR } from "../config/config_file.ts";
-import { ConfigError } from "../core/errors.ts";
+import { WrapperError } from "../core/errors.ts";
 import type { Flavour } from "./argv.ts";
 
 /** The runtime used when the configuration names none (the original project's default). */
 export const DEFAULT_RUNTIME = "runc";
 
-/** What pass-through needs of the configuration. */
-export interface PassThroughSettings {
-  /** The runtime to hand off to. */
-  readonly runtime: string;
-  /** Where the pass-through record goes. */
-  readonly stateDir: string;
-}
-
 /**
- * The `runtime` and `state-dir` values of a configuration text, validated.
- * The TOML parser is imported only when the text sets one of them.
- *
- * @param text The configuration text (`undefined` for defaults).
- * @param path The file, for messages.
- * @returns The settings.
- * @throws {ConfigError} When the text is not TOML or a value is invalid.
- *
- * @example
- * ```ts
- * import { deepEqual } from "assert";
- * import { passThroughSettings } from "./runtime_binary.ts";
- *
- * deepEqual(await passThroughSettings('mode = "audit"\n', "c.toml"), {
- *   runtime: "runc",
- *   stateDir: "/run/strict-supplementalgroups",
- * });
- * deepEqual(await passThroughSettings('state-dir = "/run/s"\nruntime = "crun"\n', "c.toml"), {
- *   runtime: "crun",
- *   stateDir: "/run/s",
- * });
- * ```
+ * The `PATH` of CRI-O's own default runtime handler (cri-o pkg/config
+ * `defaultRuntimeHandler`), the one `install --cri crio` gives the
+ * wrapper's handler in `monitor_env`: CRI-O starts the runtime through
+ * conmon with exactly the handler's `monitor_env`, so a handler that sets
+ * none gives the wrapper no `PATH` at all (cri-o internal/oci/runtime_oci.go).
  */
-export async function passThroughSettings(
-  text: string | undefined,
-  path: string,
-): Promise<PassThroughSettings> {
-  if (text === undefined || !/^\s*["']?(runtime|state-dir)["']?\s*=/m.test(text)) {
-    return { runtime: DEFAULT_RUNTIME, stateDir: DEFAULT_STATE_DIR };
-  }
-  const { parseToml } = await import("../config/toml.ts");
-  const table = parseToml(text, path);
-  const stateDir = table["state-dir"] ?? DEFAULT_STATE_DIR;
-  if (typeof stateDir !== "string" || !stateDir.startsWith("/")) {
-    throw new ConfigError(
-      `${path}: state-dir = ${JSON.stringify(stateDir)}: must be an absolute path`,
-    );
-  }
-  return { runtime: _runtime(table.runtime, path), stateDir };
-}
-
-function _runtime(value: unknown, path: string): string {
-  if (value === undefined) return DEFAULT_RUNTIME;
-  try {
-    return validateRuntime(value);
-  } catch (error) {
-    throw new ConfigError(
-      `${path}: runtime = ${JSON.stringify(value)}: ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
-}
+export const DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /**
- * Checks a `runtime` value: a command name found on PATH, or an absolute path.
+ * Where a runtime named without a path is found when `PATH` is empty or
+ * unset, in order: {@linkcode DEFAULT_PATH}'s directories, then CRI-O's own
+ * `/usr/libexec/crio` (where its static bundle puts crun and runc). The
+ * wrapper's permission set (deno.json) may look at and run `runc` and
+ * `crun` in each, and nothing else there.
+ */
+export const RUNTIME_DIRS: readonly string[] = Object.freeze([
+  ...DEFAULT_PATH.split(":"),
+  "/usr/libexec/crio",
+]);
+
+/**
+ * Checks a `runtime` value: a command name or an absolute path.
  *
  * @param value The configured value.
  * @returns The value.
@@ -103,6 +61,66 @@ export function validateRuntime(value: unknown): string {
 }
 
 /**
+ * The binary to start for a runtime: an absolute path as it is; a bare name
+ * as it is when `PATH` is set (the spawn looks it up there, as `execvp`
+ * does), else the first of {@linkcode RUNTIME_DIRS} that holds it.
+ *
+ * @param runtime The configured runtime.
+ * @param path The environment's `PATH` (`undefined` when unset).
+ * @param isFile Whether a file exists (injected for tests).
+ * @returns The binary, or `undefined` when PATH is empty or unset and no directory holds it.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "assert";
+ * import { runtimeBinary } from "./runtime_binary.ts";
+ *
+ * const here = (path: string) => path === "/usr/sbin/runc";
+ * equal(runtimeBinary("runc", undefined, here), "/usr/sbin/runc");
+ * equal(runtimeBinary("runc", "", here), "/usr/sbin/runc");
+ * equal(runtimeBinary("runc", "/root/.cache/deno/node_compat_bin", here), "/usr/sbin/runc");
+ * equal(runtimeBinary("runc", "/opt/bin:/bin", here), "runc");
+ * equal(runtimeBinary("crun", undefined, here), undefined);
+ * equal(runtimeBinary("/opt/crun", undefined, here), "/opt/crun");
+ * ```
+ */
+export function runtimeBinary(
+  runtime: string,
+  path: string | undefined,
+  isFile: (path: string) => boolean = _isFile,
+): string | undefined {
+  if (runtime.includes("/")) return runtime;
+  // Deno puts its own `<DENO_DIR>/node_compat_bin` (a `node` for npm
+  // packages) on a PATH that was empty or unset: that is still no PATH.
+  const dirs = (path ?? "").split(":").filter((dir) => dir !== "" && !dir.endsWith(DENO_NODE_BIN));
+  if (dirs.length > 0) return runtime;
+  return RUNTIME_DIRS.map((dir) => `${dir}/${runtime}`).find(isFile);
+}
+
+/** The directory Deno 2 puts on an empty or unset PATH. */
+const DENO_NODE_BIN = "/node_compat_bin";
+
+/**
+ * {@linkcode runtimeBinary} with this process's `PATH`.
+ *
+ * @param runtime The configured runtime.
+ * @returns The binary to start.
+ * @throws {WrapperError} When PATH is empty or unset and no directory holds it.
+ */
+export function findRuntime(runtime: string): string {
+  if (runtime.includes("/")) return runtime;
+  const path = Deno.env.get("PATH");
+  const binary = runtimeBinary(runtime, path);
+  if (binary === undefined) {
+    throw new WrapperError(
+      `cannot start runtime ${runtime}: there is no PATH and none of ` +
+        `${RUNTIME_DIRS.join(", ")} holds it`,
+    );
+  }
+  return binary;
+}
+
+/**
  * The grammar of a runtime binary, from its name: crun's for `crun`
  * (and `crun-*`, `/usr/bin/crun`), runc's otherwise.
  *
@@ -121,4 +139,32 @@ export function validateRuntime(value: unknown): string {
 export function flavourOf(runtime: string): Flavour {
   const base = runtime.slice(runtime.lastIndexOf("/") + 1);
   return base === "crun" || base.startsWith("crun-") ? "crun" : "runc";
+}
+
+/**
+ * Where a runtime keeps its containers' state when the caller gives no
+ * `--root` (as root: runc `main.go`, crun `src/libcrun/status.c`).
+ *
+ * @param runtime The runtime binary.
+ * @returns The state root.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "assert";
+ * import { defaultStateRoot } from "./runtime_binary.ts";
+ *
+ * equal(defaultStateRoot("crun"), "/run/crun");
+ * equal(defaultStateRoot("/usr/sbin/runc"), "/run/runc");
+ * ```
+ */
+export function defaultStateRoot(runtime: string): string {
+  return `/run/${flavourOf(runtime)}`;
+}
+
+function _isFile(path: string): boolean {
+  try {
+    return Deno.statSync(path).isFile;
+  } catch {
+    return false;
+  }
 }

@@ -147,6 +147,38 @@ export function readAnnotations(doc: SpecDocument): ReadonlyMap<string, string> 
 }
 
 /**
+ * Reads a bundle's `root.path`: the container's rootfs, relative to the
+ * bundle unless absolute (OCI runtime-spec config.md). Its keys are read
+ * as runc reads them, a case variant refused.
+ *
+ * @param doc A `config` document.
+ * @param bundle The bundle, absolute (a relative path starts there).
+ * @returns The rootfs path, absolute.
+ * @throws {SpecError} When `root.path` is missing or not a string.
+ *
+ * @example containerd's relative rootfs and CRI-O's absolute one
+ * ```ts
+ * import { equal } from "assert";
+ * import { parseSpec, readRootfs } from "./spec.ts";
+ *
+ * const spec = (root: string) =>
+ *   parseSpec(`{"root":{"path":"${root}"}}`, { path: "/b/config.json", kind: "config" });
+ * equal(readRootfs(spec("rootfs"), "/run/b"), "/run/b/rootfs");
+ * equal(readRootfs(spec("/var/lib/containers/storage/overlay/l/merged"), "/run/b"),
+ *   "/var/lib/containers/storage/overlay/l/merged");
+ * ```
+ */
+export function readRootfs(doc: SpecDocument, bundle: string): string {
+  const root = _field(doc.root, "root", doc.path);
+  if (!_isObject(root)) throw new SpecError(`${doc.path}: root: missing or not an object`);
+  const path = _field(root, "path", `${doc.path}: root`);
+  if (typeof path !== "string" || path === "") {
+    throw new SpecError(`${doc.path}: root.path: missing or not a path`);
+  }
+  return path.startsWith("/") ? path : `${bundle}/${path}`;
+}
+
+/**
  * Produces the document's text with `additionalGids` replaced. Every other
  * value, unknown fields and big integers included, is written back as read.
  *

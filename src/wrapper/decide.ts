@@ -10,6 +10,7 @@
 import type { JudgeSettings } from "../config/config.ts";
 import { containerIdentity, type PodRef } from "../core/container_identity.ts";
 import {
+  IMAGE_SOURCE,
   type JudgedParts,
   NOT_KUBERNETES,
   POD_SANDBOX,
@@ -24,17 +25,30 @@ import {
   type RuntimeRules,
 } from "../core/identity.ts";
 import { PodSourceError } from "../core/errors.ts";
-import { judge } from "../core/judgement.ts";
+import { grantedGids } from "../core/image_groups.ts";
+import { type Droppable, judge, podLookupNeeded } from "../core/judgement.ts";
 import { groupsFor } from "../core/pod_facts.ts";
 import { type PodSource, requirePod } from "../pod_source/pod_source.ts";
-import { parseSpec, readAnnotations, readUser, type SpecDocument } from "../spec/spec.ts";
+import type { ImageFiles } from "../spec/image_files.ts";
+import {
+  parseSpec,
+  readAnnotations,
+  readRootfs,
+  readUser,
+  type SpecDocument,
+} from "../spec/spec.ts";
 import type { SpecFiles } from "../spec/spec_files.ts";
+import type { CreateRecords } from "../state/create_record.ts";
 import type { CreateRequest, ExecRequest } from "./request.ts";
 
 /** What the decision reads through. */
 export interface DecideSeams {
   /** Spec and process files. */
   readonly specs: Pick<SpecFiles, "read">;
+  /** The image's account files, read inside the rootfs at a create. */
+  readonly image: ImageFiles;
+  /** What a container's create found in its image, for its execs. */
+  readonly created: Pick<CreateRecords, "read">;
   /** The Pod's facts. */
   readonly pods: PodSource;
   /** A running container's bundle, when the request does not name it. */
@@ -69,7 +83,7 @@ export type Decision =
  * @returns The decision.
  * @throws {WrapperError} Whenever the decision cannot be made; the message names the cause.
  *
- * @example A create of the tenant-a container, its Pod from a Pod file
+ * @example A create of the tenant-a container: the image grants alice 50000, the Pod does not declare it
  * ```ts
  * import { deepEqual, equal } from "assert";
  * import { DEFAULT_CONFIG } from "../config/config.ts";
@@ -79,6 +93,7 @@ export type Decision =
  * const files: Record<string, string> = {
  *   "/b/config.json": JSON.stringify({
  *     process: { user: { uid: 1000, gid: 1000, additionalGids: [1000, 50000, 60000] } },
+ *     root: { path: "rootfs" },
  *     annotations: {
  *       "io.kubernetes.cri.container-type": "container",
  *       "io.kubernetes.cri.sandbox-namespace": "tenant-a",
@@ -93,10 +108,20 @@ export type Decision =
  * };
  * const read = async (path: string) => files[path]!;
  * const decision = await decide(
- *   { kind: "create", command: "create", id: "c1", specPath: "/b/config.json", argv: [] },
+ *   {
+ *     kind: "create", command: "create", id: "c1", bundle: "/b", specPath: "/b/config.json",
+ *     root: undefined, argv: [],
+ *   },
  *   DEFAULT_CONFIG,
  *   {
  *     specs: { read },
+ *     image: {
+ *       accountFiles: async (rootfs) => {
+ *         equal(rootfs, "/b/rootfs");
+ *         return { passwd: "alice:x:1000:1000::/:/bin/sh\n", group: "extra:x:50000:alice\n" };
+ *       },
+ *     },
+ *     created: { read: () => undefined },
  *     pods: podFileSource("/pod.json", read),
  *     bundleOf: () => Promise.reject(new Error("not an exec")),
  *     rules: async () => ({ flavour: "runc" }),
@@ -109,6 +134,7 @@ export type Decision =
  *     after: [1000, 60000],
  *     dropped: [50000],
  *   });
+ *   deepEqual(decision.parts.imageGids, [50000]);
  *   equal(decision.parts.lookup.source, "pod-file");
  * }
  * ```
@@ -123,9 +149,14 @@ export async function decide(
     const subject = { container: request.id, command: request.command, spec: doc.path };
     const classified = _classify(doc, subject, settings);
     if (classified.decision) return classified.decision;
+    const identity = createIdentity(readUser(doc));
+    const files = await seams.image.accountFiles(readRootfs(doc, request.bundle));
+    const imageGids = grantedGids(files, identity.user.uid);
     return await _judge(subject, settings, seams, {
       pod: classified.pod,
-      identity: createIdentity(readUser(doc)),
+      identity,
+      imageGids,
+      droppable: new Set(imageGids),
       document: doc,
     });
   }
@@ -142,7 +173,6 @@ export async function decide(
   const processDoc = request.processFile === undefined
     ? undefined
     : await _read(seams, request.processFile, "process");
-  const pod = classified.pod;
   const fileUser = processDoc && readUser(processDoc, { optional: true });
   // A process file's user is applied as it is by every runtime; only the
   // other cases depend on the runtime's rules (crun's on its version).
@@ -155,9 +185,17 @@ export async function decide(
       gidFlags: request.gidFlags.map((flag) => flag.gid),
     },
   );
+  // What the image granted the container's user, as its create read it; for
+  // another user, or a container the wrapper did not create, it is not known.
+  const record = seams.created.read(request.id, request.root);
+  const imageGids = record?.uid === identity.user.uid ? record.imageGids : undefined;
+  // runc's -g words come from the exec's caller, not the kubelet: each may go.
+  const gidFlags = request.gidFlags.map((flag) => flag.gid);
   return await _judge(subject, settings, seams, {
-    pod,
+    pod: classified.pod,
     identity,
+    imageGids,
+    droppable: imageGids === undefined ? "any" : new Set([...imageGids, ...gidFlags]),
     document: processDoc ?? bundleDoc,
   });
 }
@@ -218,21 +256,30 @@ async function _judge(
   subject: Subject,
   settings: JudgeSettings,
   seams: DecideSeams,
-  what: { pod: PodRef; identity: AppliedIdentity; document: SpecDocument },
+  what: {
+    pod: PodRef;
+    identity: AppliedIdentity;
+    imageGids: readonly number[] | undefined;
+    droppable: Droppable;
+    document: SpecDocument;
+  },
 ): Promise<Decision> {
-  const { pod, identity } = what;
-  const answer = await requirePod(seams.pods, { ...pod, containerId: subject.container }).catch(
-    (error: unknown) => {
-      throw error instanceof PodSourceError ? new PodLookupError(pod, error) : error;
-    },
-  );
+  const { pod, identity, droppable } = what;
+  const where = { policy: settings.policy, namespace: pod.namespace };
+  const answer = podLookupNeeded(identity, droppable, where)
+    ? await requirePod(seams.pods, { ...pod, containerId: subject.container }).catch(
+      (error: unknown) => {
+        throw error instanceof PodSourceError ? new PodLookupError(pod, error) : error;
+      },
+    )
+    : undefined;
   const judgement = judge({
     mode: settings.mode,
-    policy: settings.policy,
-    namespace: pod.namespace,
+    ...where,
     podName: `${pod.namespace}/${pod.name}`,
     identity,
-    groups: groupsFor(answer.facts, pod.container),
+    droppable,
+    groups: answer && groupsFor(answer.facts, pod.container),
   });
   return {
     kind: "judged",
@@ -241,9 +288,12 @@ async function _judge(
       mode: settings.mode,
       pod,
       identity,
-      facts: answer.facts,
+      imageGids: what.imageGids,
+      facts: answer?.facts,
       judgement,
-      lookup: { source: answer.source, ms: answer.ms, missed: answer.missed },
+      lookup: answer === undefined
+        ? { source: IMAGE_SOURCE, ms: 0 }
+        : { source: answer.source, ms: answer.ms, missed: answer.missed },
     },
     document: what.document,
   };

@@ -22,8 +22,10 @@ import { keptGidFlags } from "../core/identity.ts";
 import type { DecisionLog } from "../log/decision_log.ts";
 import type { PodSource } from "../pod_source/pod_source.ts";
 import type { LowLevelRuntime } from "../runtime/runtime.ts";
+import type { ImageFiles } from "../spec/image_files.ts";
 import { withAdditionalGids } from "../spec/spec.ts";
 import type { SpecFiles } from "../spec/spec_files.ts";
+import type { CreateRecords } from "../state/create_record.ts";
 import { decide, PodLookupError } from "./decide.ts";
 import type { ExecRequest, Request } from "./request.ts";
 
@@ -37,6 +39,10 @@ export interface EnforceSettings extends JudgeSettings {
 export interface EnforceSeams {
   /** Spec and process files. */
   readonly specs: SpecFiles;
+  /** The image's account files, read inside the rootfs at a create. */
+  readonly image: ImageFiles;
+  /** What each create found in its image, for the container's execs. */
+  readonly created: CreateRecords;
   /** The Pod's facts. */
   readonly pods: PodSource;
   /** The low-level runtime. */
@@ -101,6 +107,8 @@ export async function enforce(
   }
   const decision = await decide(request, settings, {
     specs: seams.specs,
+    image: seams.image,
+    created: seams.created,
     pods: seams.pods,
     bundleOf: (root, id) => runtime.bundleOf(root, id),
     rules: () => runtime.rules(),
@@ -132,17 +140,27 @@ export async function enforce(
   const { parts, document } = decision;
   const { judgement: { outcome, gids, entitled }, identity } = parts;
   const record = judgedRecord(parts, { startupMs: started, elapsedMs: _since(started) });
-  if (parts.facts.supplementalGroupsPolicy === "Strict" && gids.dropped.length > 0) {
+  // KEP-3619: under Strict the CRI adds none of the image's groups; one that
+  // reached the spec means this CRI did not honour the Pod's policy.
+  if (parts.facts?.supplementalGroupsPolicy === "Strict" && gids.dropped.length > 0) {
     await log.write({
       level: "warn",
       msg: "the CRI ignored supplementalGroupsPolicy Strict",
       container: record.container,
       pod: record.pod,
-      extraGids: gids.dropped,
+      imageGids: gids.dropped,
     });
   }
   await _write(log, record);
   if (outcome.kind === "refuse") throw new RefusalError(outcome.reasons.join("; "));
+  if (request.kind === "create") {
+    // Before the runtime starts, so that no exec of this container (or of an
+    // earlier one of the same id) is ever judged without it.
+    seams.created.write(request.id, request.root, {
+      uid: identity.user.uid,
+      imageGids: parts.imageGids ?? [],
+    });
+  }
   if (outcome.kind === "rewrite" && identity.rewrite === "spec-file") {
     await seams.specs.replace(document.path, withAdditionalGids(document, outcome.after));
   }

@@ -8,8 +8,14 @@ import {
   ociSpec,
   podGid,
   type SpecCase,
+  TENANT_A_ANNOTATIONS,
 } from "../../tests/support/arbitraries.ts";
-import { enforceWith, FakeNode as FakeHost, TENANT_A_POD } from "../../tests/support/fake_node.ts";
+import {
+  enforceWith,
+  FakeNode as FakeHost,
+  imageGranting,
+  TENANT_A_POD,
+} from "../../tests/support/fake_node.ts";
 import { assertOnlyGidsChanged } from "../../tests/support/json_source.ts";
 import { type Config, DEFAULT_CONFIG } from "../config/config.ts";
 import type { Mode } from "../core/decision.ts";
@@ -56,11 +62,6 @@ function entitled(primary: number, g: Groups): Set<number> {
   ]);
 }
 
-/** What enforce keeps of a list: entitled gids, first occurrence, in order. */
-function kept(list: readonly number[], allowed: Set<number>): number[] {
-  return list.filter((value, index) => allowed.has(value) && list.indexOf(value) === index);
-}
-
 function configFor(c: ArgvCase, m: Mode): Config {
   return { ...DEFAULT_CONFIG, runtime: c.flavour, mode: m };
 }
@@ -81,29 +82,56 @@ async function attempt(run: () => Promise<number>): Promise<WrapperError | undef
   }
 }
 
-Deno.test("create and run hand the argv off unchanged and rewrite only additionalGids, to the Pod's set", async () => {
+Deno.test("create and run hand the argv off unchanged and drop only the image's gids the Pod does not declare", async () => {
   let cases = 0;
   let compared = 0;
   let refused = 0;
+  let unasked = 0;
   const createArgv = identityArgv.filter((c) => c.command !== "exec");
+  // What the image grants: some of the spec's gids, and gids the spec does not carry.
+  const specAndImage = ociSpec("config").chain((spec) =>
+    fc.tuple(fc.subarray([...spec.additionalGids ?? []]), fc.array(podGid, { maxLength: 2 })).map((
+      [some, others],
+    ) => ({ spec, imageGids: [...some, ...others] }))
+  );
   await fc.assert(
     fc.asyncProperty(
       createArgv,
-      ociSpec("config"),
+      specAndImage,
       groups,
       mode,
-      async (c: ArgvCase, spec: SpecCase, g: Groups, m: Mode) => {
+      async (
+        c: ArgvCase,
+        { spec, imageGids }: { spec: SpecCase; imageGids: number[] },
+        g: Groups,
+        m: Mode,
+      ) => {
         cases++;
         const host = new FakeHost();
         host.pods = [podOf(g)];
-        const path = `${resolve("/work", lastValue(c, "bundle") ?? ".")}/config.json`;
+        const bundle = resolve("/work", lastValue(c, "bundle") ?? ".");
+        const path = `${bundle}/config.json`;
         host.files.set(path, spec.text);
+        host.images.set(`${bundle}/rootfs`, imageGranting(spec.uid, imageGids));
         const error = await attempt(() => enforceWith(configFor(c, m), c.argv, host));
+        deepEqual(
+          host.imagesRead,
+          [`${bundle}/rootfs`],
+          "the image is read in the bundle's rootfs",
+        );
 
         const before = spec.additionalGids ?? [];
-        const after = kept(before, entitled(spec.gid, g));
-        const undeclared = before.some((value) => !entitled(spec.gid, g).has(value));
-        if (m === "deny" && undeclared) {
+        const allowed = entitled(spec.gid, g);
+        // Only what the image grants may go; everything else the CRI put there stays.
+        const droppable = (value: number) => imageGids.includes(value) && !allowed.has(value);
+        const after = before.filter((value, index) =>
+          !droppable(value) && before.indexOf(value) === index
+        );
+        // Only an image's gid other than the process's own needs the Pod to tell.
+        const asks = before.some((value) => imageGids.includes(value) && value !== spec.gid);
+        equal(host.lookups, asks ? 1 : 0, "the Pod is asked only when a gid needs it");
+        if (!asks) unasked++;
+        if (m === "deny" && before.some(droppable)) {
           equal(error instanceof RefusalError, true, String(error));
           deepEqual([host.handed, host.written], [[], []]);
           refused++;
@@ -111,6 +139,11 @@ Deno.test("create and run hand the argv off unchanged and rewrite only additiona
         }
         equal(error, undefined);
         deepEqual(host.handed, [{ runtime: c.flavour, args: c.argv }]);
+        deepEqual(host.records.get(c.id!), {
+          root: lastValue(c, "root") ?? `/run/${c.flavour}`,
+          uid: spec.uid,
+          imageGids: [...new Set(imageGids)].sort((a, b) => a - b),
+        });
         const rewrite = m !== "audit" && after.length !== before.length;
         deepEqual(host.written, rewrite ? [path] : []);
         if (rewrite) {
@@ -125,7 +158,7 @@ Deno.test("create and run hand the argv off unchanged and rewrite only additiona
   );
   console.log(
     `enforce property (create/run): ${cases} cases, ${compared} specs compared, ` +
-      `${refused} refusals`,
+      `${refused} refusals, ${unasked} decided without the Pod`,
   );
 });
 
@@ -213,5 +246,93 @@ Deno.test("exec hands the argv off minus exactly the -g values the Pod does not 
   );
   console.log(
     `enforce property (exec): ${cases} cases, ${filtered} argvs filtered, ${refused} refusals`,
+  );
+});
+
+Deno.test("an exec's process file loses only what its container's create recorded as the image's", async () => {
+  let cases = 0;
+  let recorded = 0;
+  let unasked = 0;
+  const ROOT = "/run/containerd/runc/k8s.io";
+  // The create record: for this uid or another, this root or another, granting some gids.
+  const processAndRecord = ociSpec("process").chain((spec) =>
+    fc.record({
+      spec: fc.constant(spec),
+      record: fc.option(
+        fc.record({
+          sameUid: fc.boolean(),
+          root: fc.constantFrom(ROOT, "/run/runc"),
+          imageGids: fc.tuple(
+            fc.subarray([...spec.additionalGids ?? []]),
+            fc.array(podGid, { maxLength: 2 }),
+          ).map(([some, others]) => [...new Set([...some, ...others])].sort((a, b) => a - b)),
+        }),
+        { nil: undefined },
+      ),
+    })
+  );
+  await fc.assert(
+    fc.asyncProperty(
+      fc.constantFrom("runc", "crun"),
+      processAndRecord,
+      groups,
+      mode,
+      async (flavour, { spec, record }, g: Groups, m: Mode) => {
+        cases++;
+        const host = new FakeHost();
+        host.pods = [podOf(g)];
+        host.root = ROOT;
+        host.files.set(
+          "/bundles/c1/config.json",
+          JSON.stringify({
+            annotations: TENANT_A_ANNOTATIONS,
+            process: { user: { uid: 0, gid: 0 } },
+          }),
+        );
+        host.files.set("/tmp/p.json", spec.text);
+        if (record !== undefined) {
+          host.records.set("c1", {
+            root: record.root,
+            uid: record.sameUid ? spec.uid : (spec.uid + 1) % 4294967296,
+            imageGids: record.imageGids,
+          });
+        }
+        const argv = ["--root", ROOT, "exec", "--process", "/tmp/p.json", "c1"];
+        const error = await attempt(() =>
+          enforceWith({ ...DEFAULT_CONFIG, runtime: flavour, mode: m }, argv, host)
+        );
+        deepEqual(host.imagesRead, [], "an exec never reads the image");
+
+        const before = spec.additionalGids ?? [];
+        const allowed = entitled(spec.gid, g);
+        const applies = record !== undefined && record.sameUid && record.root === ROOT;
+        if (applies) recorded++;
+        const mayGo = (value: number) => !applies || record!.imageGids.includes(value);
+        const droppable = (value: number) => mayGo(value) && !allowed.has(value);
+        const asks = before.some((value) => mayGo(value) && value !== spec.gid);
+        equal(host.lookups, asks ? 1 : 0, "the Pod is asked only when a gid needs it");
+        if (!asks) unasked++;
+        if (m === "deny" && before.some(droppable)) {
+          equal(error instanceof RefusalError, true, String(error));
+          deepEqual([host.handed, host.written], [[], []]);
+          return;
+        }
+        equal(error, undefined);
+        deepEqual(host.handed, [{ runtime: flavour, args: argv }]);
+        const after = before.filter((value, index) =>
+          !droppable(value) && before.indexOf(value) === index
+        );
+        const rewrite = m !== "audit" && after.length !== before.length;
+        deepEqual(host.written, rewrite ? ["/tmp/p.json"] : []);
+        if (rewrite) {
+          assertOnlyGidsChanged(spec.text, host.files.get("/tmp/p.json")!, after, "process");
+        }
+      },
+    ),
+    { numRuns: RUNS },
+  );
+  console.log(
+    `enforce property (exec, create records): ${cases} cases, ${recorded} judged on their ` +
+      `record, ${unasked} decided without the Pod`,
   );
 });

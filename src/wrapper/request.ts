@@ -17,8 +17,12 @@ export interface CreateRequest {
   readonly command: "create" | "run";
   /** The container id. */
   readonly id: string;
+  /** The bundle, absolute: `--bundle`, else the working directory. */
+  readonly bundle: string;
   /** The spec the runtime will read: `<bundle>/config.json`, or crun's `--config/-f FILE`. */
   readonly specPath: string;
+  /** The caller's `--root`. */
+  readonly root: string | undefined;
   /** The words to hand to the runtime. */
   readonly argv: readonly string[];
 }
@@ -132,7 +136,9 @@ export function requestOf(
         kind: "create",
         command: inv.command,
         id: _onlyId(inv),
+        bundle,
         specPath: config === undefined ? `${bundle}/config.json` : absolutePath(cwd, config),
+        root: flagValue(inv.globals, "root"),
         argv,
       };
     }

@@ -8,10 +8,10 @@
  */
 
 import { describe, MESSAGE_PREFIX, WrapperError } from "../core/errors.ts";
-import { configPath, readConfigText } from "../config/config_file.ts";
+import { configPath, passThroughSettings, readConfigText } from "../config/config_file.ts";
 import { isIdentitySetting, logTarget } from "../runtime/argv.ts";
 import { dropLoaderVariables, handOff } from "../runtime/handoff.ts";
-import { passThroughSettings } from "../runtime/runtime_binary.ts";
+import { findRuntime } from "../runtime/runtime_binary.ts";
 
 /**
  * Runs the wrapper for one invocation.
@@ -28,7 +28,7 @@ export async function runWrapper(argv: readonly string[]): Promise<number> {
       const text = await readConfigText(location);
       const { runtime, stateDir } = await passThroughSettings(text, location.path);
       // Loaded while the runtime runs: the record the shell front end execs by.
-      return await handOff(runtime, argv, async () => {
+      return await handOff(findRuntime(runtime), argv, async () => {
         const { recordRuntime } = await import("../state/runtime_record.ts");
         const present = text !== undefined;
         await recordRuntime(stateDir, { configPath: location.path, present, runtime, readAt });

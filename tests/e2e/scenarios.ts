@@ -16,7 +16,7 @@ import { DEFAULT_CONFIG_PATH, RUNTIME_RECORD } from "../../src/config/config_fil
 import { useDefaultSocket } from "../support/host.ts";
 import { makePki } from "../support/pki.ts";
 import { type KubeletStandIn, startKubelet } from "../support/kubelet_standin.ts";
-import { have, WRAPPER, writeConfig } from "../support/wrapper.ts";
+import { decisions, have, WRAPPER, writeConfig } from "../support/wrapper.ts";
 import type { Pki } from "../support/pki.ts";
 import { type Containerd, mountsBelow, startContainerd } from "./containerd.ts";
 import { CriClient } from "./cri_client.ts";
@@ -401,4 +401,29 @@ export async function assertStopsClean(e2e: E2e): Promise<void> {
   equal(new TextDecoder().decode(alive.stdout).trim(), "");
   deepEqual(await mountsBelow(e2e.dir), []);
   await Deno.remove(e2e.dir, { recursive: true });
+}
+
+/**
+ * Checks where the wrapper's judged records say their groups came from:
+ * for a row whose image grants the user no group (`noLookup`) no Pod
+ * source was asked (`source: "image"`) by any create or exec; every create
+ * of the other rows asked one (alice's image grants her 50000, which only
+ * the Pod can entitle).
+ *
+ * @param e2e The world, after the rows ran.
+ * @returns How many records were checked.
+ */
+export async function assertLookups(e2e: E2e): Promise<number> {
+  const logs = [e2e.dir, ...e2e.withCrun ? [`${e2e.dir}/crun-wrapper`] : []];
+  const judged = (await Promise.all(logs.map(decisions))).flat()
+    .filter((r) => r.msg === "decision" && r.source !== undefined);
+  const rowOf = (r: Record<string, unknown>) =>
+    TABLE.rows[Number(/^row(\d+)-/.exec((r.pod as { name: string }).name)?.[1]) - 1];
+  const image = judged.filter((r) => rowOf(r)?.noLookup);
+  equal(image.length > 0, true, "the rows whose image grants nothing ran through the wrapper");
+  deepEqual([...new Set(image.map((r) => r.source))], ["image"]);
+  deepEqual([...new Set(image.map((r) => JSON.stringify(r.imageGids)))], ["[]"]);
+  const creates = judged.filter((r) => !rowOf(r)?.noLookup && r.command === "create");
+  equal(creates.some((r) => r.source === "image"), false, "alice's creates asked for her Pod");
+  return judged.length;
 }

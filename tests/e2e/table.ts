@@ -25,6 +25,8 @@ export interface Row {
    */
   volumeGroups?: number[];
   config?: string[];
+  /** The image grants the user no group: no create or exec asks a Pod source. */
+  noLookup?: boolean;
   /**
    * What `id` shows per handler; `strict-supplementalgroups` is the outcome
    * on containerd's CRI source, `strict-supplementalgroups/kubelet` (when

@@ -8,7 +8,7 @@
  */
 
 import { parseLossless, rawNumber, stringifyLossless } from "../../src/spec/json_lossless.ts";
-import { TENANT_A } from "./tenant_a.ts";
+import { TENANT_A, TENANT_A_IMAGE } from "./tenant_a.ts";
 
 /** containerd's annotations for a container of the tenant-a Pod. */
 export function containerdAnnotations(
@@ -22,6 +22,27 @@ export function containerdAnnotations(
     "io.kubernetes.cri.sandbox-uid": TENANT_A.uid,
     "io.kubernetes.cri.container-name": TENANT_A.container,
     "io.kubernetes.cri.image-name": TENANT_A.image,
+    ...overrides,
+  };
+}
+
+/**
+ * CRI-O's annotations for a container of the tenant-a Pod: the keys CRI-O
+ * writes on a container after the Pod's own (cri-o
+ * internal/factory/container/container.go SpecAddAnnotations), the ones the
+ * wrapper trusts under `cri = "cri-o"`.
+ *
+ * @param overrides Keys to change (another Pod, say).
+ * @returns The annotations.
+ */
+export function crioAnnotations(overrides: Record<string, string> = {}): Record<string, string> {
+  return {
+    "io.kubernetes.cri-o.ContainerType": "container",
+    "io.kubernetes.cri-o.ImageName": TENANT_A.image,
+    "io.kubernetes.pod.namespace": TENANT_A.namespace,
+    "io.kubernetes.pod.name": TENANT_A.name,
+    "io.kubernetes.pod.uid": TENANT_A.uid,
+    "io.kubernetes.container.name": TENANT_A.container,
     ...overrides,
   };
 }
@@ -42,14 +63,8 @@ export async function makeRootfs(dir: string): Promise<string> {
   for (const tool of ["sh", "id", "sleep", "cat", "echo", "true"]) {
     await Deno.symlink("busybox", `${rootfs}/bin/${tool}`);
   }
-  await Deno.writeTextFile(
-    `${rootfs}/etc/passwd`,
-    "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000:alice:/home/alice:/bin/sh\n",
-  );
-  await Deno.writeTextFile(
-    `${rootfs}/etc/group`,
-    "root:x:0:\nalice:x:1000:\nbypassed-group:x:50000:alice\n",
-  );
+  await Deno.writeTextFile(`${rootfs}/etc/passwd`, TENANT_A_IMAGE.passwd);
+  await Deno.writeTextFile(`${rootfs}/etc/group`, TENANT_A_IMAGE.group);
   return rootfs;
 }
 

@@ -15,11 +15,13 @@ import { findPod, type Pod, podFacts } from "../../src/pod_source/pod_list.ts";
 import type { PodSource } from "../../src/pod_source/pod_source.ts";
 import { parseInvocation } from "../../src/runtime/argv.ts";
 import type { LowLevelRuntime } from "../../src/runtime/runtime.ts";
-import { flavourOf } from "../../src/runtime/runtime_binary.ts";
+import { defaultStateRoot, flavourOf } from "../../src/runtime/runtime_binary.ts";
+import type { AccountFiles, ImageFiles } from "../../src/spec/image_files.ts";
 import type { SpecFiles } from "../../src/spec/spec_files.ts";
+import type { CreateRecord, CreateRecords } from "../../src/state/create_record.ts";
 import { enforce } from "../../src/wrapper/enforce.ts";
 import { requestOf } from "../../src/wrapper/request.ts";
-import { TENANT_A_POD } from "./tenant_a.ts";
+import { TENANT_A_IMAGE, TENANT_A_POD } from "./tenant_a.ts";
 
 export { TENANT_A_POD };
 
@@ -38,10 +40,45 @@ export class FakeNode {
   logs: LogRecord[] = [];
   /** What the kubelet lists. */
   pods: Pod[] = [TENANT_A_POD];
+  /** How many times the Pod source was asked. */
+  lookups = 0;
   /** The `--root` every exec must name. */
   root: string | undefined = "/run/runc";
   /** The crun version the fake crun reports. */
   crunVersion = "1.8.1";
+  /** Each rootfs's account files; a rootfs not listed has the tenant-a image's. */
+  images = new Map<string, AccountFiles>();
+  /** The rootfs paths whose account files were read. */
+  imagesRead: string[] = [];
+  /** The create records, by container id. */
+  records = new Map<string, CreateRecord>();
+
+  /** The image files seam. */
+  readonly image: ImageFiles = {
+    accountFiles: (rootfs) => {
+      this.imagesRead.push(rootfs);
+      return Promise.resolve(this.images.get(rootfs) ?? TENANT_A_IMAGE);
+    },
+  };
+
+  /**
+   * The create records seam, kept in {@linkcode FakeNode.records}.
+   *
+   * @param runtime The configured runtime (its default state root).
+   * @returns The seam.
+   */
+  created(runtime: string): CreateRecords {
+    const defaultRoot = defaultStateRoot(runtime);
+    return {
+      read: (id, root) => {
+        const record = this.records.get(id);
+        return record?.root === (root ?? defaultRoot) ? record : undefined;
+      },
+      write: (id, root, found) => {
+        this.records.set(id, { root: root ?? defaultRoot, ...found });
+      },
+    };
+  }
 
   /** The spec files seam. */
   readonly specs: SpecFiles = {
@@ -63,6 +100,7 @@ export class FakeNode {
     name: "kubelet",
     where: "on this node's kubelet",
     lookup: (ref) => {
+      this.lookups++;
       const pod = findPod(this.pods, ref);
       return Promise.resolve(pod && { facts: podFacts(pod), source: "kubelet" });
     },
@@ -122,8 +160,24 @@ export async function enforceWith(
   });
   return await enforce(request, config, {
     specs: node.specs,
+    image: node.image,
+    created: node.created(config.runtime),
     pods: node.source,
     runtime: node.runtime(config.runtime),
     log: node.log,
   });
+}
+
+/**
+ * An image's account files that grant a uid exactly these gids.
+ *
+ * @param uid The user's uid.
+ * @param gids The gids its groups have.
+ * @returns `/etc/passwd` and `/etc/group`.
+ */
+export function imageGranting(uid: number, gids: readonly number[]): AccountFiles {
+  return {
+    passwd: `root:x:0:0:root:/root:/bin/sh\nuser:x:${uid}:${uid}::/home/user:/bin/sh\n`,
+    group: gids.map((gid, i) => `g${i}:x:${gid}:other,user\n`).join(""),
+  };
 }

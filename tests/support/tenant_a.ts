@@ -21,3 +21,12 @@ export const TENANT_A = {
   container: TENANT_A_POD.spec!.containers![0]!.name!,
   image: (TENANT_A_POD.spec!.containers![0] as { image: string }).image,
 } as const;
+
+/**
+ * The tenant-a image's account files, as the test rootfs (`bundle.ts`
+ * makeRootfs) has them: alice (1000) is a member of bypassed-group (50000).
+ */
+export const TENANT_A_IMAGE = {
+  passwd: "root:x:0:0:root:/root:/bin/sh\nalice:x:1000:1000:alice:/home/alice:/bin/sh\n",
+  group: "root:x:0:\nalice:x:1000:\nbypassed-group:x:50000:alice\n",
+} as const;
