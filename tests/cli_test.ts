@@ -42,6 +42,25 @@ Deno.test("check-config lists every problem with file, line, key and value", asy
   }
 });
 
+Deno.test("check-config warns when CRI-O's conmon, which passes no PATH, could not find the runtime", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/c.toml`, 'cri = "cri-o"\nruntime = "no-such-runtime"\n');
+    const result = await runWrapper(["check-config", `${dir}/c.toml`], { program: CLI });
+    equal(result.code, 0, "a warning, not a problem: PATH may hold it where CRI-O gives one");
+    match(result.stdout, /: ok \(cri cri-o, mode enforce, runtime no-such-runtime,/);
+    match(
+      result.stderr,
+      /^warning: .*c\.toml: runtime "no-such-runtime" is in none of \/usr\/local\/sbin, .*\/usr\/libexec\/crio: under CRI-O/,
+    );
+    // Under containerd the shim gives the runtime its PATH: nothing to warn about.
+    await Deno.writeTextFile(`${dir}/c.toml`, 'runtime = "no-such-runtime"\n');
+    equal((await runWrapper(["check-config", `${dir}/c.toml`], { program: CLI })).stderr, "");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("the admin tool answers --help and refuses unknown commands", async () => {
   equal((await runWrapper(["--help"], { program: CLI })).code, 0);
   equal((await runWrapper(["check-config", "--help"], { program: CLI })).code, 0);
