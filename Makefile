@@ -14,7 +14,7 @@ export DENO_NO_UPDATE_CHECK := 1
 
 DENO := $(shell command -v deno 2>/dev/null || echo $(TOOLS)/bin/deno)
 
-.PHONY: build install test e2e e2e-kind bench demo fmt lint check clean deno system-deps
+.PHONY: build install test e2e e2e-kind bench demo fmt lint check clean deno system-deps runtimes
 
 deno: $(DENO)
 
@@ -29,6 +29,11 @@ $(TOOLS)/bin/deno:
 system-deps:
 	@bash tools/system_deps.sh
 
+# The runtime matrix's containerd, runc and crun of newer Debian suites
+# (tools/runtimes.json), fetched once into .tools/runtimes/.
+runtimes: deno system-deps
+	$(DENO) run -P=test --quiet tools/fetch_runtimes.ts
+
 build: deno
 	$(DENO) run -P=test --quiet tools/build.ts build
 
@@ -38,12 +43,12 @@ install: deno
 demo: build system-deps
 	$(DENO) run -P=test --quiet tools/demo.ts
 
-test: build system-deps
+test: build system-deps runtimes
 	$(DENO) check --quiet src/ tests/ tools/
 	bash tools/run_tests.sh "$(DENO)"
 
 # The containerd CRI end-to-end table alone (make test runs it too, as root).
-e2e: build system-deps
+e2e: build system-deps runtimes
 	bash tools/run_tests.sh "$(DENO)" tests/containerd_e2e_test.ts tests/containerd_cri_source_e2e_test.ts
 
 # The same table on a kind cluster (a containerd and a CRI-O worker), installed
@@ -53,7 +58,7 @@ e2e-kind: deno
 	$(DENO) run -P=test --quiet tests/kind/e2e_kind.ts
 
 # The start-path benchmark: overheads against bare runc measured in the same run.
-bench: build system-deps
+bench: build system-deps runtimes
 	$(DENO) run -P=test --quiet tools/bench.ts
 
 fmt: deno

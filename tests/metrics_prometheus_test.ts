@@ -97,7 +97,10 @@ async function directCounts(logDir: string): Promise<Record<string, Map<string, 
       for (const v of r.policy?.violations ?? []) {
         add(counts.violations!, `namespace=${ns},rule=${v.field}`);
       }
-      if (r.source !== undefined) add(counts.lookups!, `source=${r.source}`);
+      // A decision the image alone settled ("image") asked no source: no lookup to time.
+      if (r.source !== undefined && r.source !== "image") {
+        add(counts.lookups!, `source=${r.source}`);
+      }
     }
   }
   return counts;

@@ -26,6 +26,7 @@ import {
   writeConfig,
 } from "../tests/support/wrapper.ts";
 import { E2e, TABLE } from "../tests/e2e/scenarios.ts";
+import { describeNode, matrixNodes, type RuntimeNode } from "../tests/support/runtimes.ts";
 import { DEFAULT_CONFIG } from "../src/config/config.ts";
 import { type CriStandin, startCri, tenantAContainerInfo } from "../tests/support/cri_standin.ts";
 import { defaultSocketBlocker, useDefaultSocket } from "../tests/support/host.ts";
@@ -178,9 +179,18 @@ const target = alicePod();
 const kubelet = await startKubelet(pki, [target]);
 const results: Record<string, Stats> = {};
 const launcher = (await Deno.readTextFile(WRAPPER)).startsWith("#!") ? "launcher" : "compiled";
-type Lifecycle = { runc: number[]; wrapper: number[]; requests: number };
+type Lifecycle = {
+  runc: number[];
+  wrapper: number[];
+  /** Native `supplementalGroupsPolicy: Strict` on the bare runc handler (containerd 2.x). */
+  strict?: number[];
+  requests: number;
+  /** The node it ran on. */
+  node: string;
+};
 let lifecycle: Lifecycle | undefined;
 let lifecycleCri: Lifecycle | undefined;
+let lifecycleStrict: Lifecycle | undefined;
 /** The CRI stand-in, while the CRI-source rows run. */
 let cri: CriStandin | undefined;
 /** Why the CRI-source rows cannot run (another containerd serves the default socket). */
@@ -489,8 +499,17 @@ try {
   // The whole system: Pods in a row through containerd's CRI, each one sandbox, two
   // containers, six execs, stop and remove; the two handlers alternate Pod by Pod. Once with
   // the kubelet stand-in as the source, once with containerd's CRI (the stand-in stopped).
-  lifecycle = await criLifecycle(false);
-  if (criBlocker === undefined) lifecycleCri = await criLifecycle(true);
+  const nodes = await matrixNodes();
+  // Debian 12's containerd, runc and crun: the machine's own packages.
+  const system = nodes.find((n) => n.pins.system)!;
+  lifecycle = await criLifecycle(system, false);
+  if (criBlocker === undefined) lifecycleCri = await criLifecycle(system, true);
+  // containerd 2.x's own Strict (the anchor: no wrapper at all) beside the wrapper.
+  const strictNode = nodes.find((n) => n.major >= 2 && n.blocker === undefined);
+  if (strictNode !== undefined) lifecycleStrict = await criLifecycle(strictNode, false, true);
+  else {console.error(
+      "bench: no containerd 2.x node ready (make runtimes): native Strict not measured",
+    );}
 
   report({ floorRss, warmRss, execRss, coldRss, passRss, errors, phases, podListBytes });
 } finally {
@@ -502,31 +521,54 @@ try {
   await Deno.remove(dir, { recursive: true });
 }
 
-/** Pods in a row through a private containerd, runc and the wrapper alternating. */
-async function criLifecycle(criSource: boolean): Promise<Lifecycle> {
-  const e2e = await E2e.start({ stateOnTmpfs: true, criSource });
+/**
+ * Pods in a row through a private containerd of a matrix node, the bare runc
+ * handler and the wrapper alternating Pod by Pod (and, with `strict`, the
+ * bare runc handler with each Pod at native `supplementalGroupsPolicy:
+ * Strict`, containerd 2.x's own answer).
+ */
+async function criLifecycle(
+  node: RuntimeNode,
+  criSource: boolean,
+  strict = false,
+): Promise<Lifecycle> {
+  const e2e = await E2e.start(node, { stateOnTmpfs: true, criSource });
   try {
     const row = TABLE.rows.find((r) => r.name === "undeclared image gid is dropped")!;
-    const times: { runc: number[]; wrapper: number[] } = { runc: [], wrapper: [] };
-    await e2e.run(row, 0, "runc");
-    await e2e.run(row, 0, "strict-supplementalgroups");
+    const times: Pick<Lifecycle, "runc" | "wrapper" | "strict"> = {
+      runc: [],
+      wrapper: [],
+      ...strict ? { strict: [] } : {},
+    };
+    const variants: [string, number[], boolean][] = [
+      ["runc", times.runc, false],
+      ["strict-supplementalgroups", times.wrapper, false],
+      ...(times.strict ? [["runc", times.strict, true] as [string, number[], boolean]] : []),
+    ];
+    for (const [handler, , native] of variants) {
+      await e2e.run(row, 0, handler, { strict: native, tag: "warm" });
+    }
     const warmup = e2e.kubelet.clients.length;
     for (let i = 0; i < PODS_IN_A_ROW; i++) {
-      for (
-        const [handler, list] of [["runc", times.runc], [
-          "strict-supplementalgroups",
-          times.wrapper,
-        ]] as const
-      ) {
+      for (const [handler, list, native] of variants) {
         const started = performance.now();
-        const outcome = await e2e.run(row, i + 1, handler);
+        const outcome = await e2e.run(
+          row,
+          i + 1,
+          handler,
+          native ? { strict: true, tag: "strict" } : {},
+        );
         list.push(performance.now() - started);
         if (outcome.kind !== "ran" || !outcome.same) {
           throw new Error(`lifecycle ${handler}: ${JSON.stringify(outcome)}`);
         }
       }
     }
-    return { ...times, requests: (e2e.kubelet.clients.length - warmup) / PODS_IN_A_ROW };
+    return {
+      ...times,
+      requests: (e2e.kubelet.clients.length - warmup) / PODS_IN_A_ROW,
+      node: describeNode(node),
+    };
   } finally {
     await e2e.stop();
     await Deno.remove(e2e.dir, { recursive: true }).catch(() => {});
@@ -688,16 +730,26 @@ function report(m: {
       } | ${name.startsWith("runc") || s.cri === undefined ? "" : s.cri.toFixed(2)} |`,
     );
   }
-  for (const [l, source] of [[lifecycle, "kubelet"], [lifecycleCri, "containerd's CRI"]] as const) {
+  for (
+    const [l, source] of [
+      [lifecycle, "kubelet"],
+      [lifecycleCri, "containerd's CRI"],
+      [lifecycleStrict, "kubelet"],
+    ] as const
+  ) {
     if (l === undefined) continue;
     const r = quantiles(l.runc);
     const w = quantiles(l.wrapper);
+    const n = l.strict === undefined ? undefined : quantiles(l.strict);
     lines.push(
       "",
-      `CRI lifecycle through containerd, source ${source}, ${PODS_IN_A_ROW} Pods a handler ` +
+      `CRI lifecycle on ${l.node}, source ${source}, ${PODS_IN_A_ROW} Pods a handler ` +
         `(sandbox, 2 containers, 6 execs, stop, remove): runc ${r.median.toFixed(0)} ms ` +
-        `(p90 ${r.p90.toFixed(0)}), wrapper ${w.median.toFixed(0)} ms (p90 ${w.p90.toFixed(0)}), ` +
-        `${l.requests.toFixed(2)} kubelet requests a Pod`,
+        `(p90 ${r.p90.toFixed(0)}), wrapper ${w.median.toFixed(0)} ms (p90 ${w.p90.toFixed(0)})` +
+        (n === undefined ? "" : `, runc with native Strict ${n.median.toFixed(0)} ms ` +
+          `(p90 ${n.p90.toFixed(0)}): native Strict / runc ${(n.median / r.median).toFixed(2)}×, ` +
+          `wrapper / native Strict ${(w.median / n.median).toFixed(2)}×`) +
+        `, ${l.requests.toFixed(2)} kubelet requests a Pod`,
     );
   }
   lines.push(
@@ -755,6 +807,7 @@ function report(m: {
         results,
         lifecycle,
         lifecycleCri,
+        lifecycleStrict,
         ...m,
         budgets,
       },

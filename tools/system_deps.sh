@@ -26,6 +26,8 @@ command -v containerd >/dev/null || missing+=(containerd)
 command -v umoci >/dev/null || missing+=(umoci)
 # The CRI-O tests: conmon, which starts the runtime as CRI-O has it do.
 command -v conmon >/dev/null || missing+=(conmon)
+# The runtime matrix (tools/fetch_runtimes.ts): newer suites' runc and crun run with their own glibc.
+command -v patchelf >/dev/null || missing+=(patchelf)
 need_kubectl=0
 [ -x "$tools/kubernetes-client/usr/bin/kubectl" ] || need_kubectl=1
 [ ${#missing[@]} -eq 0 ] && [ $need_kubectl -eq 0 ] && exit 0

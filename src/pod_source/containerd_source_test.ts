@@ -1,8 +1,8 @@
 /**
  * The containerd CRI source against a real gRPC server on a unix socket
  * (grpc-js, the stand-in in tests/support/cri_standin.ts): the verbose
- * `ContainerStatus` answers containerd 1.6 gave here and the shapes 1.7 and
- * 2.x write (tests/testdata), a container the CRI does not know, gRPC
+ * `ContainerStatus` answers containerd 1.6.20, 1.7.24 and 2.1.9 gave here
+ * (tests/testdata), a container the CRI does not know, gRPC
  * errors, a stalled and a garbage answer, and the shapes it must refuse.
  * The containerd e2e runs it against the real containerd.
  */
@@ -59,7 +59,7 @@ for (
       { groups: [2000, 60000, 61000], policy: "Merge", ...TENANT_A },
     ],
     [
-      "containerd-2.x-container-info.json",
+      "containerd-2.1-container-info.json",
       TENANT_A,
       { groups: [2000, 60000, 61000], policy: "Strict", ...TENANT_A },
     ],

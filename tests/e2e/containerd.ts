@@ -1,33 +1,55 @@
 /**
- * A private containerd 1.6 for the e2e: its own root, state, socket and runc
- * root under one temp directory, never the system's. Two CRI handlers:
- * `runc` (baseline) and `strict-supplementalgroups` (the wrapper, by default
- * its shell front end in front of the built program, as the runc shim's
- * BinaryName), and, where crun runs, `strict-supplementalgroups-crun` (the
- * wrapper configured with `runtime = "crun"`). No CNI: the tests' sandboxes
- * use host networking.
+ * A private containerd for the e2e, of any node of the runtime matrix
+ * (`tests/support/runtimes.ts`): its own root, state, socket and runtime
+ * roots under one temp directory, never the system's, and the node's
+ * binaries first on its PATH (its shim, runc and crun). Four CRI handlers:
+ * `runc` and `crun` (the bare runtimes, as controls) and
+ * `strict-supplementalgroups` and `strict-supplementalgroups-crun` (the
+ * wrapper, by default its shell front end in front of the built program, as
+ * the runc shim's BinaryName, handing off to runc or to crun). No CNI: the
+ * tests' sandboxes use host networking.
  *
  * @module
  */
+
+import type { RuntimeNode } from "../support/runtimes.ts";
 
 export interface Containerd {
   readonly dir: string;
   readonly socket: string;
   readonly pid: number;
+  /** The PATH its processes have: the node's binaries first. */
+  readonly path: string;
   /** Stops containerd by its pid, kills its shims, removes containers and mounts. */
   stop(): Promise<void>;
 }
 
 export const PAUSE_IMAGE = "localhost/ssgcr-e2e:test";
 
-/** containerd's config, in the version-2 format of containerd 1.x. */
+/** The runtime handlers, each by its BinaryName and state root. */
+export interface Handlers {
+  /** The wrapper handing off to runc (its BinaryName). */
+  readonly wrapper: string;
+  /** The wrapper handing off to crun (its BinaryName). */
+  readonly crunWrapper: string;
+}
+
+/**
+ * containerd's config, in the version-2 format of containerd 1.x, which
+ * containerd 2.x still reads (migrating it to version 3).
+ */
 export function containerdConfig(
   dir: string,
-  wrapper: string,
-  crunWrapper?: string,
+  handlers: Handlers,
   socket = `${dir}/containerd.sock`,
 ): string {
   const cri = 'plugins."io.containerd.grpc.v1.cri"';
+  const handler = (name: string, root: string, binary?: string) =>
+    `    [${cri}.containerd.runtimes.${name}]
+      runtime_type = "io.containerd.runc.v2"
+      [${cri}.containerd.runtimes.${name}.options]
+        Root = "${dir}/${root}"
+${binary === undefined ? "" : `        BinaryName = "${binary}"\n`}`;
   return `version = 2
 root = "${dir}/root"
 state = "${dir}/state"
@@ -49,64 +71,51 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
   [${cri}.containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
-    [${cri}.containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [${cri}.containerd.runtimes.runc.options]
-        Root = "${dir}/runc"
-    [${cri}.containerd.runtimes.strict-supplementalgroups]
-      runtime_type = "io.containerd.runc.v2"
-      [${cri}.containerd.runtimes.strict-supplementalgroups.options]
-        Root = "${dir}/runc"
-        BinaryName = "${wrapper}"
-${
-    crunWrapper === undefined
-      ? ""
-      : `    [${cri}.containerd.runtimes.strict-supplementalgroups-crun]
-      runtime_type = "io.containerd.runc.v2"
-      [${cri}.containerd.runtimes.strict-supplementalgroups-crun.options]
-        Root = "${dir}/crun"
-        BinaryName = "${crunWrapper}"
-`
-  }  [${cri}.cni]
+${handler("runc", "runc")}${handler("crun", "crun", "crun")}${
+    handler("strict-supplementalgroups", "runc", handlers.wrapper)
+  }${handler("strict-supplementalgroups-crun", "crun", handlers.crunWrapper)}  [${cri}.cni]
     bin_dir = "${dir}/cni/bin"
     conf_dir = "${dir}/cni/conf"
 `;
 }
 
 /**
- * Starts containerd and waits for its socket.
+ * Starts a node's containerd and waits for its socket.
  *
  * @param dir The private directory.
- * @param options The wrapper binary, the environment containerd passes on
- *   to its shims and so to the wrapper (`STRICT_SUPPLEMENTALGROUPS_CONFIG`),
- *   and its gRPC socket (default `<dir>/containerd.sock`).
+ * @param options The node, the handlers' wrappers, the environment
+ *   containerd passes on to its shims and so to the wrapper
+ *   (`STRICT_SUPPLEMENTALGROUPS_CONFIG`), and its gRPC socket (default
+ *   `<dir>/containerd.sock`).
  * @returns The running instance.
  */
 export async function startContainerd(
   dir: string,
   options: {
-    wrapper: string;
-    crunWrapper?: string | undefined;
+    node: RuntimeNode;
+    handlers: Handlers;
     env: Record<string, string>;
     socket?: string | undefined;
   },
 ): Promise<Containerd> {
   const socket = options.socket ?? `${dir}/containerd.sock`;
+  const path = options.node.path;
   await Deno.writeTextFile(
     `${dir}/containerd.toml`,
-    containerdConfig(dir, options.wrapper, options.crunWrapper, socket),
+    containerdConfig(dir, options.handlers, socket),
   );
   // containerd writes its log to a file: a pipe nobody drains would block it.
   // `exec` keeps the pid containerd's own.
   const child = new Deno.Command("bash", {
     args: [
       "-c",
-      'exec containerd --config "$1" >>"$2" 2>&1',
+      'exec "$1" --config "$2" >>"$3" 2>&1',
       "containerd",
+      options.node.containerd,
       `${dir}/containerd.toml`,
       `${dir}/containerd.log`,
     ],
-    env: options.env,
+    env: { ...options.env, PATH: path },
     stdin: "null",
     stdout: "null",
     stderr: "null",
@@ -123,6 +132,7 @@ export async function startContainerd(
     dir,
     socket,
     pid: child.pid,
+    path,
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -140,24 +150,34 @@ export async function startContainerd(
       }, 10_000);
       await child.status;
       clearTimeout(timer);
-      await sweep(dir, socket);
+      await sweep(dir, { socket, path });
     },
   };
 }
 
-/** Kills this instance's shims, deletes its runc containers, unmounts everything below `dir`. */
-export async function sweep(dir: string, socket = `${dir}/containerd.sock`): Promise<void> {
+/**
+ * Kills this instance's shims, deletes its runc and crun containers (with
+ * the node's own runc and crun), unmounts everything below `dir`.
+ */
+export async function sweep(
+  dir: string,
+  options: { socket?: string; path?: string } = {},
+): Promise<void> {
+  const socket = options.socket ?? `${dir}/containerd.sock`;
   const sh = (script: string) =>
-    new Deno.Command("bash", { args: ["-c", script], stdout: "null", stderr: "null" }).output();
+    new Deno.Command("bash", {
+      args: ["-c", script],
+      env: options.path === undefined ? {} : { PATH: options.path },
+      stdout: "null",
+      stderr: "null",
+    }).output();
   await sh(`pkill -KILL -f -- "-address ${socket.replace(/\.sock$/, "[.]sock")}( |$)" || true`);
-  await sh(
-    `for id in $(runc --root "${dir}/runc/k8s.io" list -q 2>/dev/null); do ` +
-      `runc --root "${dir}/runc/k8s.io" delete --force "$id"; done`,
-  );
-  await sh(
-    `for id in $(crun --root "${dir}/crun/k8s.io" list -q 2>/dev/null); do ` +
-      `crun --root "${dir}/crun/k8s.io" delete --force "$id"; done`,
-  );
+  for (const runtime of ["runc", "crun"]) {
+    await sh(
+      `for id in $(${runtime} --root "${dir}/${runtime}/k8s.io" list -q 2>/dev/null); do ` +
+        `${runtime} --root "${dir}/${runtime}/k8s.io" delete --force "$id"; done`,
+    );
+  }
   await sh(
     `awk '{print $5}' /proc/self/mountinfo | grep -F "${dir}/" | sort -r | ` +
       `while read -r m; do umount -l "$m"; done`,

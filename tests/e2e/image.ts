@@ -11,8 +11,13 @@
 import { makeRootfs } from "../support/bundle.ts";
 import { PAUSE_IMAGE } from "./containerd.ts";
 
-async function run(command: string, args: string[], cwd: string): Promise<void> {
-  const out = await new Deno.Command(command, { args, cwd, stdin: "null" }).output();
+async function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  env: Record<string, string> = {},
+): Promise<void> {
+  const out = await new Deno.Command(command, { args, cwd, env, stdin: "null" }).output();
   if (!out.success) {
     throw new Error(`${command} ${args.join(" ")}: ${new TextDecoder().decode(out.stderr)}`);
   }
@@ -68,11 +73,16 @@ export function ctrImportArgs(archive: string): string[] {
  * Builds the image and imports it into containerd's `k8s.io` namespace.
  *
  * @param dir A work directory.
- * @param socket containerd's socket.
+ * @param containerd containerd's socket, and the PATH that has its own `ctr` first.
  * @returns The image reference.
  */
-export async function buildAndImportImage(dir: string, socket: string): Promise<string> {
+export async function buildAndImportImage(
+  dir: string,
+  containerd: { socket: string; path: string },
+): Promise<string> {
   const archive = await buildImageArchive(dir);
-  await run("ctr", ["--address", socket, ...ctrImportArgs(archive)], dir);
+  await run("ctr", ["--address", containerd.socket, ...ctrImportArgs(archive)], dir, {
+    PATH: containerd.path,
+  });
   return PAUSE_IMAGE;
 }

@@ -14,6 +14,7 @@ import { frontEndScript } from "../../src/admin/front_end.ts";
 import { DEFAULT_CONFIG } from "../../src/config/config.ts";
 import { DEFAULT_CONFIG_PATH, RUNTIME_RECORD } from "../../src/config/config_file.ts";
 import { useDefaultSocket } from "../support/host.ts";
+import type { RuntimeNode } from "../support/runtimes.ts";
 import { makePki } from "../support/pki.ts";
 import { type KubeletStandIn, startKubelet } from "../support/kubelet_standin.ts";
 import { decisions, have, WRAPPER, writeConfig } from "../support/wrapper.ts";
@@ -30,35 +31,31 @@ export class E2e {
   private constructor(
     readonly dir: string,
     readonly pki: Pki,
+    /** The matrix node whose containerd, runc and crun run. */
+    readonly node: RuntimeNode,
     readonly containerd: Containerd,
     readonly kubelet: KubeletStandIn,
     readonly cri: CriClient,
     readonly image: string,
-    /** Whether the crun handler is configured (crun runs here). */
-    readonly withCrun: boolean,
     /** Whether the wrapper asks containerd's CRI (the kubelet stand-in is stopped). */
     readonly criSource: boolean,
     /** Gives the node's default socket back (`criSource` only). */
     private readonly releaseSocket: () => Promise<void>,
   ) {}
 
-  /** The handlers this world runs: the table's, and crun's when crun runs here. */
-  get handlers(): string[] {
-    return [...HANDLERS, ...(this.withCrun ? [CRUN_HANDLER] : [])];
-  }
-
   /**
    * Starts everything under a fresh temp directory.
    *
+   * @param node The matrix node to run.
    * @param options `stateOnTmpfs`: the wrapper's state directory on a tmpfs,
    *   as `/run` is on a node (the bench's choice; stop() unmounts it);
-   *   `crun`: also a handler whose wrapper hands off to crun;
    *   `criSource`: containerd listens on the node's default socket (the
    *   one the wrapper's permission set allows), the wrapper is configured
    *   with it, and the kubelet stand-in is stopped before any Pod starts.
    */
   static async start(
-    options: { stateOnTmpfs?: boolean; crun?: boolean; criSource?: boolean } = {},
+    node: RuntimeNode,
+    options: { stateOnTmpfs?: boolean; criSource?: boolean } = {},
   ): Promise<E2e> {
     const dir = await Deno.makeTempDir({ prefix: "ssgcr-e2e-" });
     if (options.stateOnTmpfs) {
@@ -77,8 +74,11 @@ export class E2e {
     if (criSource) await kubelet.close();
     const releaseSocket = criSource ? await useDefaultSocket() : () => Promise.resolve();
     const containerd = await startContainerd(dir, {
-      wrapper: Deno.env.get("E2E_WRAPPER") ?? await writeFrontEnd(dir),
-      crunWrapper: options.crun ? await writeCrunFrontEnd(dir, pki) : undefined,
+      node,
+      handlers: {
+        wrapper: Deno.env.get("E2E_WRAPPER") ?? await writeFrontEnd(dir),
+        crunWrapper: await writeCrunFrontEnd(dir, pki),
+      },
       env: { STRICT_SUPPLEMENTALGROUPS_CONFIG: config },
       socket: criSource ? DEFAULT_CONFIG.containerdSocket : undefined,
     }).catch(async (error) => {
@@ -87,15 +87,15 @@ export class E2e {
       throw error;
     });
     try {
-      const image = await buildAndImportImage(`${dir}/image`, containerd.socket);
+      const image = await buildAndImportImage(`${dir}/image`, containerd);
       return new E2e(
         dir,
         pki,
+        node,
         containerd,
         kubelet,
         new CriClient(containerd.socket),
         image,
-        options.crun === true,
         criSource,
         releaseSocket,
       );
@@ -112,24 +112,33 @@ export class E2e {
    * happens: the Pod's sandbox, its two containers (`main`, then `side`),
    * `id` three times in each through ExecSync, counting the requests the
    * kubelet stand-in answers meanwhile.
+   *
+   * @param options `strict`: the Pod sets `supplementalGroupsPolicy:
+   *   Strict`, which the kubelet sends in the sandbox's and each container's
+   *   CRI security context (containerd 2.x honours it); `tag` tells this
+   *   run's Pod apart from another of the same row and handler.
    */
-  async run(row: Row, index: number, handler: string): Promise<Outcome> {
+  async run(
+    row: Row,
+    index: number,
+    handler: string,
+    options: { strict?: boolean; tag?: string } = {},
+  ): Promise<Outcome> {
     const config = [...criConfig(this.criSource), ...row.config ?? []];
     await writeConfig(this.dir, this.pki, config, ['log-level = "debug"']);
-    if (this.withCrun) {
-      await writeConfig(`${this.dir}/crun-wrapper`, this.pki, [
-        'runtime = "crun"',
-        ...config,
-      ], ['log-level = "debug"']);
-    }
+    await writeConfig(`${this.dir}/crun-wrapper`, this.pki, [
+      'runtime = "crun"',
+      ...config,
+    ], ['log-level = "debug"']);
     const uid = crypto.randomUUID();
-    const name = `row${index + 1}-${handler}`;
+    const name = `row${index + 1}-${handler}${options.tag ? `-${options.tag}` : ""}`;
+    const policy = options.strict ? "Strict" : undefined;
     const namespace = "e2e";
     const containerContext = { ...row.container };
     this.kubelet.behaviour.pods = [{
       metadata: { namespace, name, uid },
       spec: {
-        securityContext: row.pod,
+        securityContext: { ...row.pod, ...policy ? { supplementalGroupsPolicy: policy } : {} },
         containers: ["main", "side"].map((container) => ({
           name: container,
           image: this.image,
@@ -143,7 +152,7 @@ export class E2e {
     const sandboxConfig = {
       metadata: { name, uid, namespace, attempt: 0 },
       log_directory: logDirectory,
-      linux: { security_context: criSecurityContext(row.pod, {}) },
+      linux: { security_context: criSecurityContext(row.pod, {}, [], policy) },
     };
     const { pod_sandbox_id: sandbox } = await this.cri.runtime<{ pod_sandbox_id: string }>(
       "RunPodSandbox",
@@ -168,7 +177,12 @@ export class E2e {
             command: ["sh", "-c", "id; exec sleep 3600"],
             log_path: `${container}.log`,
             linux: {
-              security_context: criSecurityContext(row.pod, containerContext, row.volumeGroups),
+              security_context: criSecurityContext(
+                row.pod,
+                containerContext,
+                row.volumeGroups,
+                policy,
+              ),
             },
           },
         },
@@ -294,12 +308,14 @@ STRICT_SUPPLEMENTALGROUPS_CONFIG='${config}' exec '${frontEnd}' "$@"
  * Pod's, and supplemental groups are fsGroup, then supplementalGroups, then
  * the gids of the Pod's PersistentVolumes (kubernetes
  * pkg/kubelet/kuberuntime/security_context.go,
- * GetExtraSupplementalGroupsForPod).
+ * GetExtraSupplementalGroupsForPod); a Pod's `supplementalGroupsPolicy` is
+ * copied into it (KEP-3619).
  */
 export function criSecurityContext(
   pod: SecurityFields,
   container: SecurityFields,
   volumeGroups: readonly number[] = [],
+  supplementalGroupsPolicy?: "Strict",
 ) {
   const runAsUser = container.runAsUser ?? pod.runAsUser;
   const runAsGroup = container.runAsGroup ?? pod.runAsGroup;
@@ -312,6 +328,8 @@ export function criSecurityContext(
       ...(pod.supplementalGroups ?? []),
       ...volumeGroups,
     ],
+    // CRI SupplementalGroupsPolicy: Merge = 0 (the default), Strict = 1.
+    ...(supplementalGroupsPolicy === undefined ? {} : { supplemental_groups_policy: 1 }),
   };
 }
 
@@ -337,10 +355,7 @@ export async function e2eBlocker(): Promise<string | undefined> {
   if (Deno.uid() !== 0) return "not root";
   for (
     const [tool, args] of [
-      ["containerd", ["--version"]],
-      ["ctr", ["--version"]],
       ["umoci", ["--version"]],
-      ["runc", ["--version"]],
       ["openssl", ["version"]],
     ] as const
   ) {
@@ -414,9 +429,7 @@ export async function assertStopsClean(e2e: E2e): Promise<void> {
  * @returns How many records were checked.
  */
 export async function assertLookups(e2e: E2e): Promise<number> {
-  const logs = [e2e.dir, ...e2e.withCrun ? [`${e2e.dir}/crun-wrapper`] : []];
-  const judged = (await Promise.all(logs.map(decisions))).flat()
-    .filter((r) => r.msg === "decision" && r.source !== undefined);
+  const judged = await judgedRecords(e2e);
   const rowOf = (r: Record<string, unknown>) =>
     TABLE.rows[Number(/^row(\d+)-/.exec((r.pod as { name: string }).name)?.[1]) - 1];
   const image = judged.filter((r) => rowOf(r)?.noLookup);
@@ -426,4 +439,17 @@ export async function assertLookups(e2e: E2e): Promise<number> {
   const creates = judged.filter((r) => !rowOf(r)?.noLookup && r.command === "create");
   equal(creates.some((r) => r.source === "image"), false, "alice's creates asked for her Pod");
   return judged.length;
+}
+
+/**
+ * Every judged decision record the world's wrappers wrote (the runc
+ * handler's log and the crun handler's).
+ *
+ * @param e2e The world.
+ * @returns The records, runc's first.
+ */
+export async function judgedRecords(e2e: E2e): Promise<Record<string, unknown>[]> {
+  const logs = [e2e.dir, `${e2e.dir}/crun-wrapper`];
+  return (await Promise.all(logs.map(decisions))).flat()
+    .filter((r) => r.msg === "decision" && r.source !== undefined);
 }

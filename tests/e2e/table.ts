@@ -28,6 +28,14 @@ export interface Row {
   /** The image grants the user no group: no create or exec asks a Pod source. */
   noLookup?: boolean;
   /**
+   * Why the wrapper's outcome (the Pod at Merge) may differ from native
+   * `supplementalGroupsPolicy: Strict` on containerd 2.x, when it does (a
+   * mode of the wrapper's own); `strict` is then what native Strict shows.
+   */
+  strictDiffers?: string;
+  /** `id` under native Strict, where `strictDiffers` says it is not the wrapper's. */
+  strict?: string;
+  /**
    * What `id` shows per handler; `strict-supplementalgroups` is the outcome
    * on containerd's CRI source, `strict-supplementalgroups/kubelet` (when
    * it differs) the outcome where the kubelet's Pod spec decides.
@@ -54,14 +62,21 @@ export type Outcome =
 export const TABLE: { rows: Row[] } = JSON.parse(
   await Deno.readTextFile(new URL("./scenarios.json", import.meta.url)),
 );
+/** The handlers of the kind harness's nodes: the node's runtime, and the wrapper's. */
 export const HANDLERS = ["runc", "strict-supplementalgroups"] as const;
+
+/** The bare runtimes, the controls: what the CRI alone does. */
+export const CONTROLS = ["runc", "crun"] as const;
+
+/** The wrapper over each of them. */
+export const WRAPPERS = ["strict-supplementalgroups", "strict-supplementalgroups-crun"] as const;
 
 /**
  * What a row expects of a handler, where the wrapper's groups come from
  * containerd's CRI or from the kubelet's Pod spec.
  *
  * @param row The row.
- * @param handler The handler (crun's wrapper expects what the wrapper does).
+ * @param handler The handler (crun expects what runc does, crun's wrapper what the wrapper does).
  * @param source Where the wrapper looks the Pod up.
  * @returns The expected `id` line, or the refusal.
  */
@@ -70,6 +85,21 @@ export function expectation(
   handler: string,
   source: "cri" | "kubelet",
 ): string | { error: string } {
-  const key = handler === "runc" ? "runc" : "strict-supplementalgroups";
+  const key = (CONTROLS as readonly string[]).includes(handler)
+    ? "runc"
+    : "strict-supplementalgroups";
   return (source === "kubelet" ? row.expect[`${key}/kubelet`] : undefined) ?? row.expect[key]!;
+}
+
+/**
+ * What `id` shows under native `supplementalGroupsPolicy: Strict` (a bare
+ * runtime on containerd 2.x): the wrapper's outcome, except where the row
+ * says why they differ.
+ *
+ * @param row The row.
+ * @returns The expected `id` line.
+ */
+export function strictExpectation(row: Row): string {
+  const wrapper = row.expect["strict-supplementalgroups"];
+  return row.strict ?? (typeof wrapper === "string" ? wrapper : "");
 }
