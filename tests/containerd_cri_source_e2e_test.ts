@@ -11,15 +11,14 @@
 
 import { deepEqual, equal } from "assert";
 import {
-  assertLookups,
   assertOutcome,
-  assertStopsClean,
   describeOutcome,
   E2e,
   e2eBlocker,
   judgedRecords,
   type Outcome,
   TABLE,
+  worldChecks,
 } from "./e2e/scenarios.ts";
 import { expectation, WRAPPERS } from "./e2e/table.ts";
 import { defaultSocketBlocker } from "./support/host.ts";
@@ -71,17 +70,6 @@ for (const node of await matrixNodes()) {
 
   Deno.test({
     ...options,
-    name: `${label}: an image that grants the user no group is decided with no Pod lookup, by ` +
-      "every create and exec; alice's creates asked for her Pod",
-    fn: async () => {
-      if (world === undefined) return;
-      const checked = await assertLookups(await world);
-      console.log(`${node.name} CRI source: ${checked} judged records checked`);
-    },
-  });
-
-  Deno.test({
-    ...options,
     name: `${label}: creates asked containerd's CRI, execs needed no lookup or found the ` +
       "container cache, nothing asked the kubelet",
     fn: async () => {
@@ -108,16 +96,14 @@ for (const node of await matrixNodes()) {
     },
   });
 
-  Deno.test({
-    ...options,
-    name: `${label}: leaves nothing running or mounted`,
-    fn: async () => {
-      if (world === undefined) return;
-      await assertStopsClean(await world);
-      console.log(
-        `e2e summary ${describeNode(node)}, containerd's CRI source: ${counts.passed} of ` +
-          `${counts.rows} row runs passed (the wrapper over runc and over crun)`,
-      );
-    },
+  worldChecks({
+    label,
+    options,
+    world: () => world,
+    prefix: `${node.name} CRI source`,
+    judged: true,
+    summary: () =>
+      `e2e summary ${describeNode(node)}, containerd's CRI source: ${counts.passed} of ` +
+      `${counts.rows} row runs passed (the wrapper over runc and over crun)`,
   });
 }

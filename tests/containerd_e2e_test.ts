@@ -9,16 +9,15 @@
 
 import { deepEqual, equal } from "assert";
 import {
-  assertLookups,
   assertOutcome,
-  assertStopsClean,
   describeOutcome,
   E2e,
   e2eBlocker,
   type Outcome,
   TABLE,
+  worldChecks,
 } from "./e2e/scenarios.ts";
-import { CONTROLS, expectation, WRAPPERS } from "./e2e/table.ts";
+import { CONTROLS, expectation, kubeletRequests, WRAPPERS } from "./e2e/table.ts";
 import { announceCrunBlocker } from "./support/crun.ts";
 import { describeNode, matrixNodes } from "./support/runtimes.ts";
 import { decisions } from "./support/wrapper.ts";
@@ -54,9 +53,11 @@ for (const node of await matrixNodes()) {
           } finally {
             console.log(`${node.name} row ${index + 1} ${handler}: ${describeOutcome(outcome)}`);
           }
-          // The sandbox's create fetched the Pod; its containers and execs found it in the cache.
-          const control = (CONTROLS as readonly string[]).includes(handler);
-          assertOutcome(outcome, expectation(row, handler, "kubelet"), control ? 0 : 1);
+          assertOutcome(
+            outcome,
+            expectation(row, handler, "kubelet"),
+            kubeletRequests(row, handler),
+          );
           counts.passed++;
         },
       });
@@ -87,29 +88,14 @@ for (const node of await matrixNodes()) {
     },
   });
 
-  Deno.test({
-    ...options,
-    name: `${label}: an image that grants the user no group is decided with no Pod lookup, by ` +
-      "every create and exec; alice's creates asked for her Pod",
-    fn: async () => {
-      if (world === undefined) return;
-      const checked = await assertLookups(await world);
-      console.log(
-        `${node.name}: ${checked} judged records checked for where their groups came from`,
-      );
-    },
-  });
-
-  Deno.test({
-    ...options,
-    name: `${label}: leaves nothing running or mounted`,
-    fn: async () => {
-      if (world === undefined) return;
-      await assertStopsClean(await world);
-      console.log(
-        `e2e summary ${describeNode(node)}, kubelet source: ${counts.passed} of ${counts.rows} ` +
-          "row runs passed (runc, crun, and the wrapper over each)",
-      );
-    },
+  worldChecks({
+    label,
+    options,
+    world: () => world,
+    prefix: node.name,
+    judged: true,
+    summary: () =>
+      `e2e summary ${describeNode(node)}, kubelet source: ${counts.passed} of ${counts.rows} ` +
+      "row runs passed (runc, crun, and the wrapper over each)",
   });
 }

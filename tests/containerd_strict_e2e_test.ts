@@ -16,14 +16,14 @@
 import { deepEqual, equal } from "assert";
 import {
   assertOutcome,
-  assertStopsClean,
   describeOutcome,
   E2e,
   e2eBlocker,
   type Outcome,
   TABLE,
+  worldChecks,
 } from "./e2e/scenarios.ts";
-import { expectation, strictExpectation, WRAPPERS } from "./e2e/table.ts";
+import { expectation, kubeletRequests, strictExpectation, WRAPPERS } from "./e2e/table.ts";
 import { announceCrunBlocker } from "./support/crun.ts";
 import { describeNode, matrixNodes } from "./support/runtimes.ts";
 import { decisions } from "./support/wrapper.ts";
@@ -76,7 +76,11 @@ for (const node of strictNodes) {
             // The same identity in the first container, the second and every exec.
             deepEqual(_identity(merged), _identity(native), `${handler} at Merge vs native Strict`);
           } else {
-            assertOutcome(merged, expectation(row, handler, "kubelet"), 1);
+            assertOutcome(
+              merged,
+              expectation(row, handler, "kubelet"),
+              kubeletRequests(row, handler),
+            );
             console.log(
               `${node.name} row ${index + 1}: differs from native Strict: ${row.strictDiffers}`,
             );
@@ -104,18 +108,16 @@ for (const node of strictNodes) {
     });
   }
 
-  Deno.test({
-    ...options,
-    name: `${label}: leaves nothing running or mounted`,
-    fn: async () => {
-      if (world === undefined) return;
-      await assertStopsClean(await world);
-      console.log(
-        `e2e summary ${describeNode(node)}, native Strict: ${counts.equal} rows identical to the ` +
-          `wrapper at Merge, ${counts.differ} differing by the row's reason; every Strict Pod ` +
-          "left unchanged by the wrapper",
-      );
-    },
+  worldChecks({
+    label,
+    options,
+    world: () => world,
+    prefix: node.name,
+    judged: false,
+    summary: () =>
+      `e2e summary ${describeNode(node)}, native Strict: ${counts.equal} rows identical to the ` +
+      `wrapper at Merge, ${counts.differ} differing by the row's reason; every Strict Pod ` +
+      "left unchanged by the wrapper",
   });
 }
 

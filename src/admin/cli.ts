@@ -8,7 +8,7 @@
 
 import { parseArgs } from "parse-args";
 import { loadConfig } from "../config/config.ts";
-import { configPath } from "../config/config_file.ts";
+import { configPath, CREATE_RECORDS } from "../config/config_file.ts";
 import { ConfigError, describe, MESSAGE_PREFIX, WrapperError } from "../core/errors.ts";
 import { nodePodSources } from "../pod_source/node_sources.ts";
 import { podFileSource } from "../pod_source/pod_file_source.ts";
@@ -303,9 +303,11 @@ async function _explain(args: readonly string[]): Promise<number> {
     {
       specs: specFiles,
       image: imageFiles,
+      // Read only: explain never writes (no create, no exec is recorded).
       created: createRecords(
-        `${config.stateDir}/creates`,
+        `${config.stateDir}/${CREATE_RECORDS}`,
         defaultStateRoot(config.runtime),
+        { configPath: config.source, present: true, readAt: new Date() },
         (why) => console.error(`warning: create record not used: ${why}`),
       ),
       // The wrapper's own sources, in its order; never stored into here.
@@ -313,7 +315,7 @@ async function _explain(args: readonly string[]): Promise<number> {
         ? podFileSource(values.pod, (path) => specFiles.read(path))
         : nodePodSources(config, {
           warn: (msg, fields) => console.error(`warning: ${msg} ${JSON.stringify(fields ?? {})}`),
-        }).pods,
+        }),
       rules: () => lowLevelRuntime(findRuntime(config.runtime)).rules(),
     },
   );

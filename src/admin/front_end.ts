@@ -5,12 +5,17 @@
  * node) cost the low-level runtime's own start-up instead of Deno's.
  *
  * It sends an invocation to the Deno program when any argument is exactly
- * `create`, `run`, `exec` or `restore`: runc (urfave/cli's exact
- * `HasName`, no command has aliases) and crun (`get_command`'s `strcmp`)
- * start those commands only when one argument is that very word, so every
- * other invocation is one the Deno program would hand off too, and every
- * ambiguous one (an identity word as a flag's value, say) goes to the Deno
- * program, which parses it exactly. Otherwise it execs the runtime named by
+ * `create`, `run` or `restore`, or `exec` unless the exec needs nothing:
+ * runc (urfave/cli's exact `HasName`, no command has aliases) and crun
+ * (`get_command`'s `strcmp`) start those commands only when one argument is
+ * that very word, so every other invocation is one the Deno program would
+ * hand off too, and every ambiguous one (an identity word as a flag's
+ * value, say) goes to the Deno program, which parses it exactly. An exec
+ * needs nothing when it is spelled as a CRI spells it and its root-owned
+ * process file begins with exactly the user its container's create record
+ * (`src/state/create_record.ts`) names for the configuration in force, with
+ * nothing after it that could be read as another user (docs/design.md,
+ * "Execs that need nothing"). Otherwise it execs the runtime named by
  * the pass-through record (`src/state/runtime_record.ts`), which only the
  * Deno program writes, from the configuration it read, after it started
  * that runtime under its permission set; a record that is missing, not
@@ -24,6 +29,7 @@
  * @module
  */
 
+import { CREATE_RECORD_HEADER, CREATE_RECORDS } from "../config/config_file.ts";
 import { RUNTIME_DIRS } from "../runtime/runtime_binary.ts";
 
 /** A line only the front end's script has, to tell it from the program it fronts. */
@@ -56,20 +62,72 @@ export interface FrontEndOptions {
  *   configDefault: "/etc/strict-supplementalgroups-container-runtime/config.toml",
  * });
  * match(script, /^#!\/bin\/sh\n/);
- * match(script, /create \| run \| exec \| restore\) exec "\$program" "\$@"/);
+ * match(script, /create \| run \| restore\) exec "\$program" "\$@"/);
  * ```
  */
 export function frontEndScript(options: FrontEndOptions): string {
+  const creates = `${options.record.slice(0, options.record.lastIndexOf("/"))}/${CREATE_RECORDS}`;
   return `#!/bin/sh
 ${FRONT_END_MARK} of the wrapper
-# (src/admin/front_end.ts). A call that cannot set a process identity execs
-# the low-level runtime named by the pass-through record; every other call
-# goes to the wrapper program, which decides, and rewrites the record.
+# (src/admin/front_end.ts). A call that cannot set a process identity, or an
+# exec whose process file carries exactly the identity its container's create
+# record names as needing nothing, execs the low-level runtime named by the
+# pass-through record; every other call goes to the wrapper program, which
+# decides, and rewrites the records.
 program=${_quote(options.program)}
 record=${_quote(options.record)}
+creates=${_quote(creates)}
+
+# Succeeds only for an exec the program would hand off as it is (docs/design.md,
+# "Execs that need nothing"): the command line as containerd's shim, conmon or
+# CRI-O write it, nothing else; a root-owned process file whose first object
+# member is exactly the user the record names; nothing after it that Go's
+# case-insensitive decoder or an escape could read as another "user".
+exec_needs_nothing() {
+  root= file= id= command=
+  while [ $# -gt 0 ]; do
+    case "$command $1" in
+      " --root" | " --log" | " --log-format")
+        [ $# -ge 2 ] || return 1
+        [ "$1" != --root ] || { [ -z "$root" ] && root=$2; } || return 1
+        shift ;;
+      " --root="*) [ -z "$root" ] || return 1; root=\${1#--root=} ;;
+      " --log="* | " --log-format="* | " --systemd-cgroup") ;;
+      " exec") command=exec ;;
+      "exec --process") [ $# -ge 2 ] && [ -z "$file" ] || return 1; file=$2; shift ;;
+      "exec --pid-file" | "exec --console-socket") [ $# -ge 2 ] || return 1; shift ;;
+      "exec --detach" | "exec --tty") ;;
+      "exec -"*) return 1 ;;
+      "exec "*) [ $# -eq 1 ] || return 1; id=$1 ;;
+      *) return 1 ;;
+    esac
+    shift
+  done
+  case $id in '' | .* | *[!A-Za-z0-9_.+-]*) return 1 ;; esac
+  case $root in /*) ;; *) return 1 ;; esac
+  case $file in /*) ;; *) return 1 ;; esac
+  created=$creates/$id
+  [ -f "$created" ] && [ ! -h "$created" ] && [ -O "$created" ] && [ -O "$creates" ] || return 1
+  { IFS= read -r version && IFS= read -r at && IFS= read -r _ && IFS= read -r _ &&
+    IFS= read -r made_from && IFS= read -r made_with && IFS= read -r pass; } <"$created" || return 1
+  [ "$version" = ${_quote(CREATE_RECORD_HEADER)} ] && [ "$at" = "$root" ] && [ -n "$pass" ] &&
+    [ "$made_from" = "$config" ] && [ "$made_with" = "$seen" ] || return 1
+  [ "$seen" = absent ] || [ "$created" -nt "$config" ] || return 1
+  [ -f "$file" ] && [ ! -h "$file" ] && [ -O "$file" ] || return 1
+  { IFS= read -r line; more=; IFS= read -r more && return 1; [ -z "$more" ] || return 1; } <"$file"
+  case $line in
+    "{\\"user\\":$pass,"*) rest=\${line#"{\\"user\\":$pass,"} ;;
+    "{\\"terminal\\":true,\\"user\\":$pass,"*) rest=\${line#"{\\"terminal\\":true,\\"user\\":$pass,"} ;;
+    *) return 1 ;;
+  esac
+  case $rest in *\\"[uU\\\\]*) return 1 ;; esac
+}
+
+exec_call=
 for arg do
   case $arg in
-    create | run | exec | restore) exec "$program" "$@" ;;
+    create | run | restore) exec "$program" "$@" ;;
+    exec) exec_call=1 ;;
   esac
 done
 config=\${STRICT_SUPPLEMENTALGROUPS_CONFIG:-${_quote(options.configDefault)}}
@@ -77,7 +135,8 @@ if [ -e "$config" ]; then seen=present; else seen=absent; fi
 if [ -f "$record" ] && [ ! -h "$record" ] && [ -O "$record" ] && [ -O "\${record%/*}" ] &&
   { IFS= read -r from && IFS= read -r runtime && IFS= read -r state; } <"$record" &&
   [ "$from" = "$config" ] && [ "$state" = "$seen" ] && [ -n "$runtime" ] &&
-  { [ "$seen" = absent ] || [ "$record" -nt "$config" ]; }; then
+  { [ "$seen" = absent ] || [ "$record" -nt "$config" ]; } &&
+  { [ -z "$exec_call" ] || exec_needs_nothing "$@"; }; then
   unset LD_PRELOAD LD_LIBRARY_PATH
   case $runtime in
     */*) exec "$runtime" "$@" ;;

@@ -23,6 +23,12 @@ export const DEFAULT_STATE_DIR = "/run/strict-supplementalgroups";
 /** The pass-through record's file name in the state directory (`src/state/runtime_record.ts`). */
 export const RUNTIME_RECORD = "runtime";
 
+/** The create records' directory in the state directory (`src/state/create_record.ts`). */
+export const CREATE_RECORDS = "creates";
+
+/** A create record's first line, of the format both the program and the shell front end read. */
+export const CREATE_RECORD_HEADER = "strict-supplementalgroups create record 2";
+
 /** The environment variable that overrides {@linkcode DEFAULT_CONFIG_PATH}. */
 export const CONFIG_ENV = "STRICT_SUPPLEMENTALGROUPS_CONFIG";
 

@@ -115,6 +115,47 @@ export function readUser(
 }
 
 /**
+ * The process user as Go's encoding/json writes it, the way the CRIs write
+ * it into an exec's process file (runtime-spec specs-go `User`: `uid`,
+ * `gid`, `umask` when set, `additionalGids` when not empty, `username` when
+ * not empty; compact). The shell front end recognises an exec whose
+ * process file carries exactly this text. Only what is sure to be written
+ * so is returned: a `username` (whose characters Go may escape otherwise
+ * than here) or any other field gives none.
+ *
+ * @param doc The document (its `user` already read with {@linkcode readUser}).
+ * @returns The text, or `undefined`.
+ *
+ * @example
+ * ```ts
+ * import { equal } from "assert";
+ * import { goUserText, parseSpec } from "./spec.ts";
+ *
+ * const doc = parseSpec('{"user":{"gid":1000,"additionalGids":[1000,60000],"uid":1000}}', {
+ *   path: "/tmp/p.json",
+ *   kind: "process",
+ * });
+ * equal(goUserText(doc), '{"uid":1000,"gid":1000,"additionalGids":[1000,60000]}');
+ * ```
+ */
+export function goUserText(doc: SpecDocument): string | undefined {
+  const user = _processOf(doc).user;
+  if (!_isObject(user)) return undefined;
+  const { uid, gid, umask, additionalGids, ...rest } = user;
+  const integer = (value: unknown) => typeof value === "number" && Number.isInteger(value);
+  const list = additionalGids ?? [];
+  if (
+    Object.keys(rest).length > 0 || !integer(uid) || !integer(gid) ||
+    (umask !== undefined && !integer(umask)) || !Array.isArray(list) || !list.every(integer)
+  ) {
+    return undefined;
+  }
+  return `{"uid":${uid},"gid":${gid}${umask === undefined ? "" : `,"umask":${umask}`}${
+    list.length === 0 ? "" : `,"additionalGids":[${list.join(",")}]`
+  }}`;
+}
+
+/**
  * Reads the annotations of a bundle's `config.json`.
  *
  * @param doc A `config` document.

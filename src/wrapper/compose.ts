@@ -11,7 +11,7 @@
  */
 
 import { DEFAULT_CONFIG, loadConfig } from "../config/config.ts";
-import { configPath } from "../config/config_file.ts";
+import { configPath, CREATE_RECORDS } from "../config/config_file.ts";
 import { describe } from "../core/errors.ts";
 import { fileLog } from "../log/decision_log.ts";
 import { nodePodSources } from "../pod_source/node_sources.ts";
@@ -46,11 +46,12 @@ export async function enforceInvocation(argv: readonly string[]): Promise<number
   const log = fileLog(config.logging);
   const warn = (msg: string, fields: Record<string, unknown> = {}) =>
     aside.add(log.write({ level: "warn", msg, ...fields }));
-  const { pods, prefetch } = nodePodSources(config, {
+  const pods = nodePodSources(config, {
     warn,
     whileRuntimeRuns: aside.whileRuntimeRuns,
   });
-  const creates = `${config.stateDir}/creates`;
+  const creates = `${config.stateDir}/${CREATE_RECORDS}`;
+  const present = config.source !== DEFAULT_CONFIG.source;
   try {
     return await enforce(request, config, {
       specs: specFiles,
@@ -58,6 +59,7 @@ export async function enforceInvocation(argv: readonly string[]): Promise<number
       created: createRecords(
         creates,
         defaultStateRoot(config.runtime),
+        { configPath: location.path, present, readAt },
         (reason) => warn("create record not used", { reason }),
       ),
       pods,
@@ -68,14 +70,13 @@ export async function enforceInvocation(argv: readonly string[]): Promise<number
           if (request.kind === "create") pruneCreateRecords(creates, Date.now());
           return recordRuntime(config.stateDir, {
             configPath: location.path,
-            present: config.source !== DEFAULT_CONFIG.source,
+            present,
             runtime: config.runtime,
             readAt,
           }).catch((error) => warn("pass-through record not written", { reason: describe(error) }));
         },
       }),
       log,
-      prefetch,
     }, started);
   } finally {
     await aside.settled();

@@ -31,6 +31,7 @@ import { groupsFor } from "../core/pod_facts.ts";
 import { type PodSource, requirePod } from "../pod_source/pod_source.ts";
 import type { ImageFiles } from "../spec/image_files.ts";
 import {
+  goUserText,
   parseSpec,
   readAnnotations,
   readRootfs,
@@ -63,8 +64,8 @@ export type Decision =
   | {
     readonly kind: "unjudged";
     readonly record: UnjudgedRecord;
-    /** A Pod sandbox's Pod, when its annotations name one. */
-    readonly sandboxOf?: PodRef | undefined;
+    /** A create's process user: its uid, and as Go writes it (an exec's that needs nothing). */
+    readonly user?: { readonly uid: number; readonly pass: string | undefined } | undefined;
   }
   | {
     readonly kind: "judged";
@@ -72,6 +73,8 @@ export type Decision =
     readonly parts: JudgedParts;
     /** The document a `spec-file` rewrite changes. */
     readonly document: SpecDocument;
+    /** The judged user as Go writes it into process files (`goUserText`), when it can be told. */
+    readonly pass: string | undefined;
   };
 
 /**
@@ -148,7 +151,12 @@ export async function decide(
     const doc = await _read(seams, request.specPath, "config");
     const subject = { container: request.id, command: request.command, spec: doc.path };
     const classified = _classify(doc, subject, settings);
-    if (classified.decision) return classified.decision;
+    if (classified.decision) {
+      const user = readUser(doc, { optional: true });
+      return user === undefined
+        ? classified.decision
+        : { ...classified.decision, user: { uid: user.uid, pass: goUserText(doc) } };
+    }
     const identity = createIdentity(readUser(doc));
     const files = await seams.image.accountFiles(readRootfs(doc, request.bundle));
     const imageGids = grantedGids(files, identity.user.uid);
@@ -200,6 +208,9 @@ export async function decide(
   });
 }
 
+/** The decision on a container handed off untouched, or refused unjudged. */
+type Unjudged = Extract<Decision, { kind: "unjudged" }>;
+
 /** A container's Pod could not be looked up: the source's error, with the Pod it was for. */
 export class PodLookupError extends PodSourceError {
   /** The error class, as `error.name`. */
@@ -229,15 +240,15 @@ function _classify(
   doc: SpecDocument,
   subject: Subject,
   settings: JudgeSettings,
-): { pod: PodRef; decision?: undefined } | { decision: Decision } {
+): { pod: PodRef; decision?: undefined } | { decision: Unjudged } {
   const identity = containerIdentity(readAnnotations(doc), settings.annotations);
   if (identity.kind === "container") return { pod: identity.pod };
   const base = { ...subject, mode: settings.mode };
-  const unjudged = (record: UnjudgedRecord, sandboxOf?: PodRef) => ({
-    decision: { kind: "unjudged", record, sandboxOf } as const,
+  const unjudged = (record: UnjudgedRecord) => ({
+    decision: { kind: "unjudged", record } as const,
   });
   if (identity.kind === "sandbox") {
-    return unjudged({ ...base, verdict: "untouched", reason: POD_SANDBOX }, identity.pod);
+    return unjudged({ ...base, verdict: "untouched", reason: POD_SANDBOX });
   }
   if (settings.allowNonKubernetes) {
     return unjudged({ ...base, verdict: "untouched", reason: NOT_KUBERNETES });
@@ -296,5 +307,6 @@ async function _judge(
         : { source: answer.source, ms: answer.ms, missed: answer.missed },
     },
     document: what.document,
+    pass: goUserText(what.document),
   };
 }

@@ -8,7 +8,6 @@
  */
 
 import type { JudgeSettings } from "../config/config.ts";
-import type { PodRef } from "../core/container_identity.ts";
 import {
   type DecisionRecord,
   type FailedRecord,
@@ -49,11 +48,6 @@ export interface EnforceSeams {
   readonly runtime: LowLevelRuntime;
   /** The decision log. */
   readonly log: DecisionLog;
-  /**
-   * Makes sure a Pod's facts are at hand for its containers, while its
-   * sandbox is created; it must never fail and stays within its own bound.
-   */
-  readonly prefetch?: ((pod: PodRef) => Promise<void>) | undefined;
 }
 
 /**
@@ -128,17 +122,21 @@ export async function enforce(
     const record = { ...decision.record, elapsedMs: milliseconds(_since(started)) };
     await _write(log, record);
     if (record.refusal !== undefined) throw new RefusalError(record.refusal);
-    const pod = decision.sandboxOf;
-    // The Pod's containers come next: their facts are fetched while runc creates the sandbox.
-    const [status] = await Promise.all([
-      runtime.handOff(request.argv),
-      pod?.uid === undefined ? undefined : seams.prefetch?.(pod),
-    ]);
-    return status;
+    // A sandbox, or a container outside Kubernetes, runs as it is: so do its execs.
+    if (request.kind === "create" && decision.user !== undefined) {
+      seams.created.write(request.id, request.root, {
+        uid: decision.user.uid,
+        imageGids: [],
+        pass: decision.user.pass ?? "",
+      });
+    }
+    return await runtime.handOff(request.argv);
   }
 
   const { parts, document } = decision;
-  const { judgement: { outcome, gids, entitled }, identity } = parts;
+  const { judgement: { outcome, gids, entitled, violations }, identity } = parts;
+  // The identity needs nothing under this configuration: an exec with it may pass straight through.
+  const pass = outcome.kind === "unchanged" && violations.length === 0 ? decision.pass : undefined;
   const record = judgedRecord(parts, { startupMs: started, elapsedMs: _since(started) });
   // KEP-3619: under Strict the CRI adds none of the image's groups; one that
   // reached the spec means this CRI did not honour the Pod's policy.
@@ -159,7 +157,11 @@ export async function enforce(
     seams.created.write(request.id, request.root, {
       uid: identity.user.uid,
       imageGids: parts.imageGids ?? [],
+      pass: pass ?? "",
     });
+  }
+  if (request.kind === "exec" && identity.from === "process file" && pass !== undefined) {
+    seams.created.learn(request.id, request.root, pass);
   }
   if (outcome.kind === "rewrite" && identity.rewrite === "spec-file") {
     await seams.specs.replace(document.path, withAdditionalGids(document, outcome.after));

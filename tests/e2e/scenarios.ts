@@ -399,6 +399,70 @@ function _escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
+/** How an e2e file's world-wide checks are registered. */
+export interface WorldChecks {
+  /** The tests' name prefix. */
+  readonly label: string;
+  /** The tests' options (`ignore` where the world cannot run). */
+  readonly options: Pick<Deno.TestDefinition, "ignore" | "sanitizeResources" | "sanitizeOps">;
+  /** The world, once a row started it. */
+  readonly world: () => Promise<E2e> | undefined;
+  /** What the log lines start with (the node, and the source). */
+  readonly prefix: string;
+  /** Whether the rows' Pod lookups and exec routes are checked (not for native Strict's rows). */
+  readonly judged: boolean;
+  /** The summary line, printed once the world stopped clean. */
+  readonly summary: () => string;
+}
+
+/**
+ * Registers the checks an e2e file makes once its rows ran, last: where
+ * the judged records' groups came from ({@linkcode assertLookups}), which
+ * execs reached the program ({@linkcode assertExecRoutes}), and that the
+ * world stops clean ({@linkcode assertStopsClean}).
+ *
+ * @param checks The file's label, options, world and lines.
+ */
+export function worldChecks(checks: WorldChecks): void {
+  const { label, options, world, prefix } = checks;
+  const test = (name: string, fn: (e2e: E2e) => Promise<void>) =>
+    Deno.test({
+      ...options,
+      name: `${label}: ${name}`,
+      fn: async () => {
+        const started = world();
+        if (started !== undefined) await fn(await started);
+      },
+    });
+  if (checks.judged) {
+    test(
+      "an image that grants the user no group is decided with no Pod lookup, by every create " +
+        "and exec; alice's creates asked for her Pod",
+      async (e2e) => {
+        const checked = await assertLookups(e2e);
+        console.log(
+          `${prefix}: ${checked} judged records checked for where their groups came from`,
+        );
+      },
+    );
+    test(
+      "execs into containers that need nothing go straight to the runtime, the others to the " +
+        "program",
+      async (e2e) => {
+        const { passed, decided } = await assertExecRoutes(e2e);
+        console.log(
+          `${prefix}: execs of ${passed} Pods went straight to the runtime, of ${decided} Pods ` +
+            "to the program",
+        );
+      },
+    );
+  }
+  test("leaves nothing running or mounted", async (e2e) => {
+    await assertStopsClean(e2e);
+    console.log(checks.summary());
+  });
+}
+
 /**
  * Stops an e2e world and checks it left nothing behind: containerd and its
  * shims gone, nothing mounted below its directory; then removes it.
@@ -439,6 +503,37 @@ export async function assertLookups(e2e: E2e): Promise<number> {
   const creates = judged.filter((r) => !rowOf(r)?.noLookup && r.command === "create");
   equal(creates.some((r) => r.source === "image"), false, "alice's creates asked for her Pod");
   return judged.length;
+}
+
+/**
+ * Checks which execs reached the Deno program, on the CRI's own process
+ * files: none of a Pod whose creates found nothing to change (the front
+ * end passed each straight to the runtime: the record's identity is the
+ * one containerd's shim wrote into the exec's process file), all six of a
+ * Pod whose creates changed or audited something.
+ *
+ * @param e2e The world, after the rows ran.
+ * @returns The wrapper Pods whose execs passed straight through, and those whose reached the program.
+ */
+export async function assertExecRoutes(e2e: E2e): Promise<{ passed: number; decided: number }> {
+  const records = (await Promise.all([e2e.dir, `${e2e.dir}/crun-wrapper`].map(decisions))).flat()
+    .filter((r) => r.msg === "decision" && r.gids !== undefined);
+  const pods = Map.groupBy(records, (r) => (r.pod as { name: string }).name);
+  const routes = { passed: 0, decided: 0 };
+  for (const [name, judged] of pods) {
+    const creates = judged.filter((r) => r.command === "create");
+    const execs = judged.filter((r) => r.command === "exec").length;
+    if (creates.some((r) => r.verdict === "refuse")) continue;
+    if (creates.every((r) => r.verdict === "unchanged")) {
+      equal(execs, 0, `${name}: its execs need nothing, and never reach the program`);
+      routes.passed++;
+    } else {
+      equal(execs, 6, `${name}: every exec reached the program`);
+      routes.decided++;
+    }
+  }
+  equal(routes.passed > 0 && routes.decided > 0, true, "both routes were taken");
+  return routes;
 }
 
 /**

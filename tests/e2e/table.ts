@@ -92,6 +92,20 @@ export function expectation(
 }
 
 /**
+ * The kubelet requests a Pod of the row costs through a handler whose
+ * wrapper asks the kubelet: one, by the first container whose image grants
+ * a gid in its list (the Pod cache answers the rest), and none when the
+ * image grants the user nothing, or for a bare runtime.
+ *
+ * @param row The row.
+ * @param handler The handler.
+ * @returns The requests, sandbox to last exec.
+ */
+export function kubeletRequests(row: Row, handler: string): number {
+  return (CONTROLS as readonly string[]).includes(handler) || row.noLookup ? 0 : 1;
+}
+
+/**
  * What `id` shows under native `supplementalGroupsPolicy: Strict` (a bare
  * runtime on containerd 2.x): the wrapper's outcome, except where the row
  * says why they differ.

@@ -61,21 +61,31 @@ export class FakeNode {
     },
   };
 
+  /** Real create records (`createRecords` on a directory) in the in-memory ones' place. */
+  realRecords: CreateRecords | undefined;
+
   /**
-   * The create records seam, kept in {@linkcode FakeNode.records}.
+   * The create records seam, kept in {@linkcode FakeNode.records} (as made
+   * under `/fake/config.toml`), unless {@linkcode FakeNode.realRecords} is set.
    *
    * @param runtime The configured runtime (its default state root).
    * @returns The seam.
    */
   created(runtime: string): CreateRecords {
+    if (this.realRecords !== undefined) return this.realRecords;
     const defaultRoot = defaultStateRoot(runtime);
+    const bound = { configPath: "/fake/config.toml", present: true };
     return {
       read: (id, root) => {
         const record = this.records.get(id);
         return record?.root === (root ?? defaultRoot) ? record : undefined;
       },
       write: (id, root, found) => {
-        this.records.set(id, { root: root ?? defaultRoot, ...found });
+        this.records.set(id, { root: root ?? defaultRoot, ...found, ...bound });
+      },
+      learn: (id, root, pass) => {
+        const record = this.records.get(id);
+        if (record?.root === (root ?? defaultRoot)) this.records.set(id, { ...record, pass });
       },
     };
   }

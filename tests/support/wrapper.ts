@@ -158,10 +158,13 @@ export async function writeConfig(
     `state-dir = "${dir}/state"`,
     `containerd-socket = "${dir}/no-containerd.sock"`,
   ].filter((line) => !overridden.has(line.split("=")[0]!.trim()));
-  await Deno.writeTextFile(
-    path,
-    [...base, ...extra, "[logging]", `log-file = "${dir}/wrapper.log"`, ...logging, ""].join("\n"),
-  );
+  const text = [...base, ...extra, "[logging]", `log-file = "${dir}/wrapper.log"`, ...logging, ""]
+    .join("\n");
+  // Written only when it changes, as a node's is: a rewrite is a configuration change, which
+  // sends the front end's next calls to the program.
+  if (await Deno.readTextFile(path).catch(() => undefined) !== text) {
+    await Deno.writeTextFile(path, text);
+  }
   return path;
 }
 
