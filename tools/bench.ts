@@ -5,9 +5,12 @@
  * default socket (docs/performance.md): wall and CPU time (user + sys, the
  * wrapper's children included) per invocation, kubelet and CRI requests,
  * peak memory, 50 concurrent creates, and a whole CRI lifecycle through a
- * private containerd with each source. The
- * wrapper runs as `install` deploys it: the shell front end in front of the
- * built program, its state directory on tmpfs as `/run` is on a node.
+ * private containerd with each source and with images that grant their user
+ * nothing. Execs are measured into a container that needs nothing (the front
+ * end alone) and into one with a gid to drop (the program), with the
+ * program's runs counted from its decision records. The wrapper runs as
+ * `install` deploys it: the shell front end in front of the built program,
+ * its state directory on tmpfs as `/run` is on a node.
  * Prints markdown tables and budget verdicts; writes `.cache/bench.json`.
  *
  * @module
@@ -32,6 +35,12 @@ import { type CriStandin, startCri, tenantAContainerInfo } from "../tests/suppor
 import { defaultSocketBlocker, useDefaultSocket } from "../tests/support/host.ts";
 
 const RUNS = Number(Deno.env.get("BENCH_RUNS") ?? 25);
+/** The e2e rows the CRI lifecycles are made of: a gid to drop, and an image granting nothing. */
+const DROPPED_ROW = "undeclared image gid is dropped";
+const NOTHING_ROW = "an image that grants the user no group needs no Pod lookup";
+const NOTHING_EXEC = "wrapper exec, needs nothing (front end)";
+const NOTHING_RUNC = "runc exec (the container that needs nothing)";
+const DROPPED_EXEC = "wrapper exec, a gid to drop (program)";
 const PODS_IN_A_ROW = Number(Deno.env.get("BENCH_CRI_PODS") ?? 8);
 
 const blocker = await rootTestsBlocker();
@@ -57,6 +66,8 @@ interface Stats {
   kubelet?: number;
   /** containerd CRI requests per invocation, for the rows that ran beside the CRI stand-in. */
   cri?: number;
+  /** Decision records per invocation (the Deno program's runs), for the rows that count them. */
+  program?: number;
 }
 
 function quantiles(samples: number[]) {
@@ -187,10 +198,13 @@ type Lifecycle = {
   requests: number;
   /** The node it ran on. */
   node: string;
+  /** The e2e row its Pods are made of. */
+  row: string;
 };
 let lifecycle: Lifecycle | undefined;
 let lifecycleCri: Lifecycle | undefined;
 let lifecycleStrict: Lifecycle | undefined;
+let lifecycleNothing: Lifecycle | undefined;
 /** The CRI stand-in, while the CRI-source rows run. */
 let cri: CriStandin | undefined;
 /** Why the CRI-source rows cannot run (another containerd serves the default socket). */
@@ -199,35 +213,55 @@ const criBlocker = await defaultSocketBlocker();
 /**
  * Samples rows side by side: each run takes one sample of every row, in
  * turn, so that the machine's noise falls on all of them alike.
+ *
+ * @param rows The rows.
+ * @param runs The samples of each.
  */
-async function side(
-  rows: Record<string, { run: () => Promise<Sample>; before?: () => Promise<void> }>,
-): Promise<void> {
+async function side(rows: Record<string, Row>, runs = RUNS): Promise<void> {
   const names = Object.keys(rows);
   const samples: Record<string, Sample[]> = Object.fromEntries(names.map((n) => [n, []]));
   const asked: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
   const askedCri: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
+  const decided: Record<string, number> = Object.fromEntries(names.map((n) => [n, 0]));
   for (const name of names) {
     await rows[name]!.before?.();
     await rows[name]!.run(); // warm the caches
   }
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; i < runs; i++) {
     for (const name of names) {
-      await rows[name]!.before?.();
+      const row = rows[name]!;
+      await row.before?.();
       const requests = kubelet.clients.length;
       const criRequests = cri?.requests.length ?? 0;
-      samples[name]!.push(await rows[name]!.run());
+      const records = row.countDecisions ? await decisionCount() : 0;
+      samples[name]!.push(await row.run());
       asked[name]! += kubelet.clients.length - requests;
       askedCri[name]! += (cri?.requests.length ?? 0) - criRequests;
+      if (row.countDecisions) decided[name]! += await decisionCount() - records;
     }
   }
   for (const name of names) {
     results[name] = {
       ...stats(samples[name]!),
-      kubelet: asked[name]! / RUNS,
-      ...(cri === undefined ? {} : { cri: askedCri[name]! / RUNS }),
+      kubelet: asked[name]! / runs,
+      ...(cri === undefined ? {} : { cri: askedCri[name]! / runs }),
+      ...(rows[name]!.countDecisions ? { program: decided[name]! / runs } : {}),
     };
   }
+}
+
+/** One row of {@linkcode side}. */
+interface Row {
+  run: () => Promise<Sample>;
+  before?: () => Promise<void>;
+  /** Count the decision records each run adds to the wrapper's log: the program's runs. */
+  countDecisions?: boolean;
+}
+
+/** The decision records in the wrapper's log (one for each run of the Deno program). */
+async function decisionCount(): Promise<number> {
+  const text = await Deno.readTextFile(`${dir}/wrapper.log`).catch(() => "");
+  return text.split('"msg":"decision"').length - 1;
 }
 
 try {
@@ -279,27 +313,35 @@ try {
     },
   });
 
-  // exec --process into a running container, as containerd's shim sends it.
-  const execBundle = `${dir}/exec-c`;
-  await makeBundle(execBundle, {
-    rootfs,
-    args: ["sleep", "600"],
-    annotations: containerdAnnotations(),
-  });
-  await measure([frontEnd, "--root", root, "create", "--bundle", execBundle, "exec-c"], { env });
-  await measure(["runc", "--root", root, "start", "exec-c"]);
+  // exec --process into running containers, as containerd's shim sends it: one whose image
+  // grants its user a gid the Pod does not declare (the program drops it), and one whose image
+  // grants its user nothing (the front end passes the exec straight to runc).
+  const NOTHING = { uid: 2000, gid: 2000, additionalGids: [2000, 60000] };
+  const DROPPED = { uid: 1000, gid: 1000, additionalGids: [1000, 50000, 60000] };
+  for (const [id, user] of [["exec-c", DROPPED], ["exec-n", NOTHING]] as const) {
+    await makeBundle(`${dir}/${id}`, {
+      rootfs,
+      args: ["sleep", "600"],
+      ...user,
+      annotations: containerdAnnotations(),
+    });
+    await measure([frontEnd, "--root", root, "create", "--bundle", `${dir}/${id}`, id], { env });
+    await measure(["runc", "--root", root, "start", id]);
+  }
   const processFile = `${dir}/runc-process`;
-  const writeProcess = () =>
-    Deno.writeTextFile(
+  // Go's encoding of the stored process, as containerd's shim writes it (compact, one line).
+  // Each exec then starts after a pause, as probes come seconds apart: on this VM's cgroup v1
+  // hierarchies the first cgroup.procs write after an idle spell waits for an RCU grace period
+  // (10-15 ms, bare runc alike), and execs back to back would land on either side of it by chance.
+  const processOf = (user: typeof DROPPED | typeof NOTHING) => async () => {
+    await Deno.writeTextFile(
       processFile,
-      JSON.stringify({
-        user: { uid: 1000, gid: 1000, additionalGids: [1000, 50000, 60000] },
-        args: ["true"],
-        env: ["PATH=/bin"],
-        cwd: "/",
-      }),
+      JSON.stringify({ user, args: ["true"], env: ["PATH=/bin"], cwd: "/" }) + "\n",
     );
-  const execArgv = (program: string) => [
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  };
+  const writeProcess = processOf(DROPPED);
+  const execArgv = (program: string, id = "exec-c") => [
     program,
     "--root",
     root,
@@ -307,16 +349,24 @@ try {
     "--process",
     processFile,
     "--pid-file",
-    `${execBundle}/exec.pid`,
-    "exec-c",
+    `${dir}/${id}/exec.pid`,
+    id,
   ];
+  // Four times the samples: these rows differ by a millisecond or two.
   await side({
+    [NOTHING_RUNC]: { before: processOf(NOTHING), run: () => measure(execArgv("runc", "exec-n")) },
+    [NOTHING_EXEC]: {
+      before: processOf(NOTHING),
+      run: () => measure(execArgv(frontEnd, "exec-n"), { env }),
+      countDecisions: true,
+    },
     "runc exec": { before: writeProcess, run: () => measure(execArgv("runc")) },
-    "wrapper exec (warm)": {
+    [DROPPED_EXEC]: {
       before: writeProcess,
       run: () => measure(execArgv(frontEnd), { env }),
+      countDecisions: true,
     },
-  });
+  }, RUNS * 4);
 
   // Creates: cold (an empty cache), warm (the Pod cached), and the kubelet path of before the
   // cache (pod-cache = false), at 110 and 500 Pods on the node.
@@ -326,8 +376,23 @@ try {
     args: ["sleep", "600"],
     annotations: containerdAnnotations(),
   });
-  const createWith = async (program: string, e: Record<string, string>) => {
-    await Deno.writeTextFile(`${bundle}/config.json`, spec);
+  // An image that grants the user nothing (decided without the Pod), and a Pod sandbox.
+  const nothingSpec = await makeBundle(`${dir}/nothing`, {
+    rootfs,
+    args: ["sleep", "600"],
+    ...NOTHING,
+    annotations: containerdAnnotations(),
+  });
+  const sandboxSpec = await makeBundle(`${dir}/sandbox`, {
+    rootfs,
+    args: ["sleep", "600"],
+    uid: 65535,
+    gid: 65535,
+    additionalGids: [65535],
+    annotations: containerdAnnotations({ "io.kubernetes.cri.container-type": "sandbox" }),
+  });
+  const createWith = async (program: string, e: Record<string, string>, text = spec) => {
+    await Deno.writeTextFile(`${bundle}/config.json`, text);
     const id = `bench-${crypto.randomUUID().slice(0, 8)}`;
     const sample = await measure([program, "--root", root, "create", "--bundle", bundle, id], {
       env: e,
@@ -360,6 +425,12 @@ try {
         run: () => createWith(frontEnd, env),
       },
       [`wrapper create, no cache (${count} pods)`]: { run: () => createWith(frontEnd, noCacheEnv) },
+      [`wrapper create, image grants nothing (${count} pods)`]: {
+        run: () => createWith(frontEnd, env, nothingSpec),
+      },
+      [`wrapper create, Pod sandbox (${count} pods)`]: {
+        run: () => createWith(frontEnd, env, sandboxSpec),
+      },
     });
     const records = [
       ...(await decisions(dir)).slice(logged),
@@ -502,14 +573,18 @@ try {
   const nodes = await matrixNodes();
   // Debian 12's containerd, runc and crun: the machine's own packages.
   const system = nodes.find((n) => n.pins.system)!;
-  lifecycle = await criLifecycle(system, false);
-  if (criBlocker === undefined) lifecycleCri = await criLifecycle(system, true);
+  lifecycle = await criLifecycle(system);
+  if (criBlocker === undefined) lifecycleCri = await criLifecycle(system, { criSource: true });
+  // Most images grant their user nothing: no Pod lookup at create, no Deno at exec.
+  lifecycleNothing = await criLifecycle(system, { row: NOTHING_ROW });
   // containerd 2.x's own Strict (the anchor: no wrapper at all) beside the wrapper.
   const strictNode = nodes.find((n) => n.major >= 2 && n.blocker === undefined);
-  if (strictNode !== undefined) lifecycleStrict = await criLifecycle(strictNode, false, true);
-  else {console.error(
+  if (strictNode !== undefined) lifecycleStrict = await criLifecycle(strictNode, { strict: true });
+  else {
+    console.error(
       "bench: no containerd 2.x node ready (make runtimes): native Strict not measured",
-    );}
+    );
+  }
 
   report({ floorRss, warmRss, execRss, coldRss, passRss, errors, phases, podListBytes });
 } finally {
@@ -529,12 +604,12 @@ try {
  */
 async function criLifecycle(
   node: RuntimeNode,
-  criSource: boolean,
-  strict = false,
+  options: { criSource?: boolean; strict?: boolean; row?: string } = {},
 ): Promise<Lifecycle> {
+  const { criSource = false, strict = false, row: rowName = DROPPED_ROW } = options;
   const e2e = await E2e.start(node, { stateOnTmpfs: true, criSource });
   try {
-    const row = TABLE.rows.find((r) => r.name === "undeclared image gid is dropped")!;
+    const row = TABLE.rows.find((r) => r.name === rowName)!;
     const times: Pick<Lifecycle, "runc" | "wrapper" | "strict"> = {
       runc: [],
       wrapper: [],
@@ -568,6 +643,7 @@ async function criLifecycle(
       ...times,
       requests: (e2e.kubelet.clients.length - warmup) / PODS_IN_A_ROW,
       node: describeNode(node),
+      row: row.name,
     };
   } finally {
     await e2e.stop();
@@ -598,14 +674,38 @@ function report(m: {
     results[name] === undefined ? NaN : value(results[name]!);
   const budgets = [
     {
-      name: "warm exec overhead (wall)",
-      value: over("wrapper exec (warm)", "runc exec"),
+      name: "exec that needs nothing: overhead (wall)",
+      value: over(NOTHING_EXEC, NOTHING_RUNC),
+      budget: 3,
+    },
+    {
+      name: "exec that needs nothing: overhead (CPU)",
+      value: cpuOver(NOTHING_EXEC, NOTHING_RUNC),
+      budget: 3,
+    },
+    {
+      name: "exec that needs nothing: Deno program runs",
+      value: results[NOTHING_EXEC]!.program!,
+      budget: 0,
+      unit: "",
+    },
+    {
+      name: "exec with a gid to drop: overhead (wall)",
+      value: over(DROPPED_EXEC, "runc exec"),
       budget: floorMs + 8,
     },
     {
-      name: "warm exec overhead (CPU)",
-      value: cpuOver("wrapper exec (warm)", "runc exec"),
+      name: "exec with a gid to drop: overhead (CPU)",
+      value: cpuOver(DROPPED_EXEC, "runc exec"),
       budget: floorCpu + 8,
+    },
+    {
+      name: "create, image grants nothing, vs warm create at 500 pods",
+      value: over(
+        "wrapper create, image grants nothing (500 pods)",
+        "wrapper create, warm (500 pods)",
+      ),
+      budget: 0,
     },
     {
       name: "warm create overhead at 110 pods",
@@ -619,7 +719,7 @@ function report(m: {
     },
     {
       name: "kubelet requests per warm exec",
-      value: results["wrapper exec (warm)"]!.kubelet!,
+      value: results[DROPPED_EXEC]!.kubelet!,
       budget: 0,
       unit: "",
     },
@@ -655,6 +755,18 @@ function report(m: {
     },
     { name: "50 concurrent: errors", value: m.errors, budget: 0, unit: "" },
     { name: "CRI lifecycle, wrapper / runc", value: ratio, budget: 1.25, unit: "×" },
+    {
+      name: "CRI lifecycle, images granting nothing, wrapper / runc",
+      value: ratioOf(lifecycleNothing),
+      budget: 1.4,
+      unit: "×",
+    },
+    {
+      name: "kubelet requests per Pod, images granting nothing",
+      value: lifecycleNothing?.requests ?? NaN,
+      budget: 0,
+      unit: "",
+    },
     {
       name: "CRI lifecycle with the CRI source, wrapper / runc",
       value: ratioOf(lifecycleCri),
@@ -695,7 +807,8 @@ function report(m: {
     "program state": "runc state",
     "front end kill": "runc kill",
     "front end delete": "runc delete",
-    "wrapper exec (warm)": "runc exec",
+    [NOTHING_EXEC]: NOTHING_RUNC,
+    [DROPPED_EXEC]: "runc exec",
     "wrapper create/start/delete (warm)": "runc create/start/delete",
     "wrapper exec, kubelet source, Pod cache": "runc exec (source rows)",
     "wrapper exec, CRI source, container cache": "runc exec (source rows)",
@@ -705,17 +818,21 @@ function report(m: {
     "wrapper create, CRI source": "runc create (source rows)",
   };
   for (const count of [110, 500]) {
-    for (const kind of ["warm", "new Pod", "cold", "no cache"]) {
+    for (
+      const kind of ["warm", "new Pod", "cold", "no cache", "image grants nothing", "Pod sandbox"]
+    ) {
       pairs[`wrapper create, ${kind} (${count} pods)`] = `runc create (${count} pods)`;
     }
   }
   const lines = [
-    `bench ${new Date().toISOString().slice(0, 10)}, ${cpus} CPUs, ${RUNS} runs each, wrapper ` +
+    `bench ${
+      new Date().toISOString().slice(0, 10)
+    }, ${cpus} CPUs, ${RUNS} runs each (the first exec rows ${RUNS * 4}), wrapper ` +
     `as ${launcher} behind the shell front end, state on tmpfs, /pods at 500 pods = ` +
     `${(m.podListBytes / 1e6).toFixed(2)} MB`,
     "",
-    "| measurement | wall median ms | p10 | p90 | CPU ms | wall over runc | CPU over runc | kubelet requests | CRI requests |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| measurement | wall median ms | p10 | p90 | CPU ms | wall over runc | CPU over runc | kubelet requests | CRI requests | program runs |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const [name, s] of Object.entries(results)) {
     const base = pairs[name];
@@ -727,13 +844,16 @@ function report(m: {
         name.startsWith("runc") || name === "deno floor" || s.kubelet === undefined
           ? ""
           : s.kubelet.toFixed(2)
-      } | ${name.startsWith("runc") || s.cri === undefined ? "" : s.cri.toFixed(2)} |`,
+      } | ${name.startsWith("runc") || s.cri === undefined ? "" : s.cri.toFixed(2)} | ${
+        s.program === undefined ? "" : s.program.toFixed(2)
+      } |`,
     );
   }
   for (
     const [l, source] of [
       [lifecycle, "kubelet"],
       [lifecycleCri, "containerd's CRI"],
+      [lifecycleNothing, "kubelet"],
       [lifecycleStrict, "kubelet"],
     ] as const
   ) {
@@ -743,7 +863,7 @@ function report(m: {
     const n = l.strict === undefined ? undefined : quantiles(l.strict);
     lines.push(
       "",
-      `CRI lifecycle on ${l.node}, source ${source}, ${PODS_IN_A_ROW} Pods a handler ` +
+      `CRI lifecycle on ${l.node}, row "${l.row}", source ${source}, ${PODS_IN_A_ROW} Pods a handler ` +
         `(sandbox, 2 containers, 6 execs, stop, remove): runc ${r.median.toFixed(0)} ms ` +
         `(p90 ${r.p90.toFixed(0)}), wrapper ${w.median.toFixed(0)} ms (p90 ${w.p90.toFixed(0)})` +
         (n === undefined ? "" : `, runc with native Strict ${n.median.toFixed(0)} ms ` +
@@ -808,6 +928,7 @@ function report(m: {
         lifecycle,
         lifecycleCri,
         lifecycleStrict,
+        lifecycleNothing,
         ...m,
         budgets,
       },
