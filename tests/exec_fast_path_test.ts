@@ -6,7 +6,8 @@
  * started and nothing recorded; into a container whose image grants a gid
  * its Pod does not declare, the same exec goes to the program, which drops
  * the gid. A changed configuration sends every exec back to the program,
- * which then names the identity again for the front end.
+ * which names the identity again for the front end once the change is
+ * older than the second the records are dated back by.
  */
 
 import { deepEqual, equal } from "assert";
@@ -18,6 +19,7 @@ import { podFixture, startKubelet } from "./support/kubelet_standin.ts";
 import { makeWorld, type World } from "./support/world.ts";
 import {
   announceRootTestsBlocker,
+  configSettled,
   decisions,
   runWrapper,
   spawnWrapper,
@@ -50,6 +52,8 @@ for (const runtime of ["runc", "crun"] as const) {
       const config = await writeConfig(w.dir, w.pki, [`runtime = "${runtime}"`], [
         'log-level = "debug"',
       ]);
+      // Older than the records' margin, as a node's configuration is.
+      await configSettled(config);
       const frontEnd = `${w.dir}/front-end`;
       await Deno.writeTextFile(
         frontEnd,
@@ -119,17 +123,26 @@ for (const runtime of ["runc", "crun"] as const) {
           { before: [1000, 50000, 60000], after: [1000, 60000], dropped: [50000] },
         ]);
 
-        // A changed configuration: the program decides again, then names the identity afresh.
+        // A changed configuration: every exec goes to the program, which names the identity
+        // afresh once the change is older than the records' margin; then the front end alone.
         await Deno.writeTextFile(config, (await Deno.readTextFile(config)) + "\n");
         const again = (await execRecords(w)).length;
+        const right = await run(await shim(ids.declared));
+        equal(right.stdout, "1000 1000 1000 50000 60000\n");
+        equal(
+          (await execRecords(w)).length,
+          again + 1,
+          "right after the change, the program decided",
+        );
+        await configSettled(config);
         const relearned = await run(await shim(ids.declared));
         equal(relearned.stdout, "1000 1000 1000 50000 60000\n");
-        equal((await execRecords(w)).length, again + 1, "after the change, the program decided");
+        equal((await execRecords(w)).length, again + 2, "a second later, the program again");
         const fastAgain = await run(await shim(ids.declared));
         equal(fastAgain.stdout, "1000 1000 1000 50000 60000\n");
-        equal((await execRecords(w)).length, again + 1, "and then the front end alone again");
+        equal((await execRecords(w)).length, again + 2, "and then the front end alone again");
         console.log(
-          `${runtime}: ${(await execRecords(w)).length - execsBefore.length} of 4 execs ` +
+          `${runtime}: ${(await execRecords(w)).length - execsBefore.length} of 5 execs ` +
             "reached the program; the others went straight to the runtime",
         );
       } finally {

@@ -18,10 +18,10 @@
  * that cannot be trusted is no record, and its exec is judged as one of a
  * container the wrapper did not create. Nothing tells the wrapper that a
  * container is gone (`delete` passes straight through): records whose
- * container the runtime no longer has are pruned by later creates. Its
- * mtime is the moment before the configuration was read, as the
- * pass-through record's is (`runtime_record.ts`): a configuration changed
- * since is newer than the record, in any shell's `-nt`.
+ * container the runtime no longer has are pruned by later creates. It is
+ * dated a second before the configuration was read, as the pass-through
+ * record is (`runtime_record.ts`): a configuration changed since is newer
+ * than the record, in any shell's `-nt`.
  *
  * The format is lines, so that a POSIX shell can read it with `read`:
  *
@@ -54,7 +54,7 @@ export interface RecordBinding {
   readonly configPath: string;
   /** Whether it existed (else the embedded defaults applied). */
   readonly present: boolean;
-  /** The moment before it was read: the record's mtime. */
+  /** The moment before it was read (the record is dated a second earlier). */
   readonly readAt: Date;
 }
 
@@ -160,8 +160,8 @@ export function parseRecord(text: string): CreateRecord | undefined {
 }
 
 /**
- * Writes a container's record, replacing any earlier one, with its mtime at
- * the moment its configuration was read.
+ * Writes a container's record, replacing any earlier one, dated a second
+ * before its configuration was read.
  *
  * @param dir The records' directory (`<state-dir>/creates`).
  * @param id The container id.
@@ -177,8 +177,7 @@ export function writeCreateRecord(
 ): void {
   if (!ID.test(id)) throw new Error(`container id ${JSON.stringify(id)} names no record file`);
   ensureStateDir(dir);
-  replaceStateFile(`${dir}/${id}`, recordText(record));
-  Deno.utimeSync(`${dir}/${id}`, readAt, readAt);
+  replaceStateFile(`${dir}/${id}`, recordText(record), readAt);
 }
 
 /**

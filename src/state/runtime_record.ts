@@ -9,11 +9,11 @@
  *
  * Its format is three lines: the configuration file it was derived from,
  * the runtime, and whether that file was `present` or `absent` (the
- * embedded defaults). Its mtime is set to the moment before the
- * configuration was read, so a configuration changed after that moment is
- * always newer than the record, in any shell's `-nt` (dash compares
- * nanoseconds, busybox seconds); `-nt` is false for a missing file, hence
- * the third line.
+ * embedded defaults). It appears dated a second before the configuration
+ * was read (`replaceStateFile`), so a configuration changed after the read
+ * is always newer than the record, in any shell's `-nt` (dash compares
+ * nanoseconds, busybox seconds) and whatever the clock the file system
+ * stamps from; `-nt` is false for a missing file, hence the third line.
  *
  * @module
  */
@@ -75,6 +75,5 @@ export async function recordRuntime(
     return;
   }
   ensureStateDir(stateDir);
-  replaceStateFile(path, text);
-  Deno.utimeSync(path, what.readAt, what.readAt);
+  replaceStateFile(path, text, what.readAt);
 }

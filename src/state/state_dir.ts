@@ -107,6 +107,14 @@ function _ancestry(dir: string): string[] {
 }
 
 /**
+ * How long before the configuration was read a record made from it is
+ * dated. The kernel stamps a file from a clock that may lag the system's by
+ * a tick, so a change made just after the read could otherwise look older
+ * than the record.
+ */
+export const STAMP_MARGIN_MS = 1000;
+
+/**
  * Replaces a file of the state directory: a root-only temp file beside it,
  * renamed over it, so a reader sees the old content or the new, never a
  * part. No fsync: the state is rebuilt when a crash loses it (a lost or
@@ -114,13 +122,21 @@ function _ancestry(dir: string): string[] {
  *
  * @param path The file, in a directory {@linkcode ensureStateDir} made.
  * @param text Its new content.
+ * @param readAt For a record of the configuration the shell front end
+ *   compares with `-nt`: the moment before that configuration was read.
+ *   The file appears already dated a second earlier, so that a later change
+ *   to the configuration is always newer than it.
  */
-export function replaceStateFile(path: string, text: string): void {
+export function replaceStateFile(path: string, text: string, readAt?: Date): void {
   const slash = path.lastIndexOf("/");
   const random = crypto.getRandomValues(new Uint32Array(2)).join("");
   const temp = `${path.slice(0, slash)}/.${path.slice(slash + 1)}.${TEMP_TAG}-${random}`;
   try {
     Deno.writeTextFileSync(temp, text, { createNew: true, mode: 0o600 });
+    if (readAt !== undefined) {
+      const stamp = new Date(readAt.getTime() - STAMP_MARGIN_MS);
+      Deno.utimeSync(temp, stamp, stamp);
+    }
     Deno.renameSync(temp, path);
   } catch (error) {
     try {

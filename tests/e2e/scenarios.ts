@@ -17,7 +17,7 @@ import { useDefaultSocket } from "../support/host.ts";
 import type { RuntimeNode } from "../support/runtimes.ts";
 import { makePki } from "../support/pki.ts";
 import { type KubeletStandIn, startKubelet } from "../support/kubelet_standin.ts";
-import { decisions, have, WRAPPER, writeConfig } from "../support/wrapper.ts";
+import { configSettled, decisions, have, WRAPPER, writeConfig } from "../support/wrapper.ts";
 import type { Pki } from "../support/pki.ts";
 import { type Containerd, mountsBelow, startContainerd } from "./containerd.ts";
 import { CriClient } from "./cri_client.ts";
@@ -125,11 +125,13 @@ export class E2e {
     options: { strict?: boolean; tag?: string } = {},
   ): Promise<Outcome> {
     const config = [...criConfig(this.criSource), ...row.config ?? []];
-    await writeConfig(this.dir, this.pki, config, ['log-level = "debug"']);
-    await writeConfig(`${this.dir}/crun-wrapper`, this.pki, [
-      'runtime = "crun"',
-      ...config,
-    ], ['log-level = "debug"']);
+    // A node's configuration is older than its containers: a row that changes it waits.
+    await configSettled(await writeConfig(this.dir, this.pki, config, ['log-level = "debug"']));
+    await configSettled(
+      await writeConfig(`${this.dir}/crun-wrapper`, this.pki, ['runtime = "crun"', ...config], [
+        'log-level = "debug"',
+      ]),
+    );
     const uid = crypto.randomUUID();
     const name = `row${index + 1}-${handler}${options.tag ? `-${options.tag}` : ""}`;
     const policy = options.strict ? "Strict" : undefined;

@@ -6,6 +6,7 @@
  */
 
 import { deepStrictEqual, doesNotMatch, match, strictEqual } from "assert";
+import { STAMP_MARGIN_MS } from "../../src/state/state_dir.ts";
 import type { Pki } from "./pki.ts";
 
 export const REPO = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
@@ -166,6 +167,21 @@ export async function writeConfig(
     await Deno.writeTextFile(path, text);
   }
   return path;
+}
+
+/**
+ * Waits until a configuration file is older than the margin the wrapper
+ * dates its records by (`src/state/state_dir.ts`). Until then no record can
+ * be newer than the file, and the front end sends every exec to the
+ * program, as on a node in the second after its configuration changed.
+ *
+ * @param path The configuration file.
+ */
+export async function configSettled(path: string): Promise<void> {
+  const age = Date.now() - (await Deno.stat(path)).mtime!.getTime();
+  if (age <= STAMP_MARGIN_MS) {
+    await new Promise((resolve) => setTimeout(resolve, STAMP_MARGIN_MS - age + 50));
+  }
 }
 
 /**
