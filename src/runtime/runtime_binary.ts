@@ -108,6 +108,7 @@ const DENO_NODE_BIN = "/node_compat_bin";
  * @throws {WrapperError} When PATH is empty or unset and no directory holds it.
  */
 export function findRuntime(runtime: string): string {
+  // A path needs no lookup, and no read of PATH (the pass-through path's audit counts it).
   if (runtime.includes("/")) return runtime;
   const path = Deno.env.get("PATH");
   const binary = runtimeBinary(runtime, path);

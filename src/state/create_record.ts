@@ -40,7 +40,13 @@
 
 import { CREATE_RECORD_HEADER } from "../config/config_file.ts";
 import { TEMP_TAG } from "../spec/atomic_write.ts";
-import { distrustDir, ensureStateDir, readTrustedSync, replaceStateFile } from "./state_dir.ts";
+import {
+  distrustDir,
+  ensureStateDir,
+  inForce,
+  readTrustedSync,
+  replaceStateFile,
+} from "./state_dir.ts";
 
 /** Container ids that name a file (runc: `^[\w+-.]+$`; crun alike); nothing else does. */
 const ID = /^[A-Za-z0-9_+-][A-Za-z0-9_.+-]{0,1023}$/;
@@ -333,24 +339,11 @@ export function createRecords(
       const found = readCreateRecord(dir, id, warn);
       if (found === undefined || found.record.root !== (root ?? defaultRoot)) return;
       const { record, written } = found;
-      // Still in force when made under this configuration and newer than it by whole
-      // seconds, as every shell's -nt sees it (runtime_record.ts).
-      const seconds = (ms: number) => Math.floor(ms / 1000);
-      const configured = _mtime(binding.configPath);
       const current = record.pass === pass && record.configPath === bound.configPath &&
-        record.present === bound.present &&
-        (configured === undefined || seconds(written) > seconds(configured));
+        record.present === bound.present && inForce(written, binding.configPath);
       if (!current) write(id, { ...record, ...bound, pass });
     },
   };
-}
-
-function _mtime(path: string): number | undefined {
-  try {
-    return Deno.statSync(path).mtime?.getTime();
-  } catch {
-    return undefined;
-  }
 }
 
 function _exists(path: string): boolean {

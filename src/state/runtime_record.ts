@@ -19,7 +19,7 @@
  */
 
 import { RUNTIME_RECORD } from "../config/config_file.ts";
-import { distrust, ensureStateDir, replaceStateFile } from "./state_dir.ts";
+import { distrust, ensureStateDir, inForce, replaceStateFile } from "./state_dir.ts";
 
 /**
  * The record's text.
@@ -61,15 +61,10 @@ export async function recordRuntime(
 ): Promise<void> {
   const path = `${stateDir}/${RUNTIME_RECORD}`;
   const text = recordText(what.configPath, what.runtime, what.present);
-  const [record, config] = await Promise.all([
-    Deno.lstat(path).catch(() => undefined),
-    Deno.stat(what.configPath).catch(() => undefined),
-  ]);
-  const seconds = (info: Deno.FileInfo | undefined) =>
-    Math.floor((info?.mtime?.getTime() ?? 0) / 1000);
+  const record = await Deno.lstat(path).catch(() => undefined);
   if (
     record !== undefined && distrust(record, "file") === undefined &&
-    (config === undefined || seconds(record) > seconds(config)) &&
+    inForce(record.mtime?.getTime() ?? 0, what.configPath) &&
     await Deno.readTextFile(path).catch(() => "") === text
   ) {
     return;

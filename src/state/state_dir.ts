@@ -115,6 +115,25 @@ function _ancestry(dir: string): string[] {
 export const STAMP_MARGIN_MS = 1000;
 
 /**
+ * Whether a record written at `written` still speaks for its configuration
+ * file as the shell front end's `-nt` sees it in every shell: newer than
+ * the file by whole seconds (busybox compares seconds), or the file absent.
+ *
+ * @param written The record's mtime, in milliseconds.
+ * @param configPath The configuration file.
+ * @returns Whether the record is in force.
+ */
+export function inForce(written: number, configPath: string): boolean {
+  let configured: number;
+  try {
+    configured = Deno.statSync(configPath).mtime?.getTime() ?? 0;
+  } catch {
+    return true;
+  }
+  return Math.floor(written / 1000) > Math.floor(configured / 1000);
+}
+
+/**
  * Replaces a file of the state directory: a root-only temp file beside it,
  * renamed over it, so a reader sees the old content or the new, never a
  * part. No fsync: the state is rebuilt when a crash loses it (a lost or
